@@ -1,0 +1,1 @@
+"""ddst_tf: balanced dynamic sparse training for GANs (ADAPT) in TensorFlow/Keras 3."""
