@@ -1,0 +1,121 @@
+"""Drop-fraction schedules for dynamic sparse training (the "death rate").
+
+Protocol (as tfmot's ``PruningSchedule``): ``schedule(step) -> (should_update,
+fraction)``, a bool tensor and a float64 tensor, plus ``get_config`` /
+``from_config``. ``step`` is the network's own optimizer-step counter (an int64
+variable owned by the trainer); schedules hold no state.
+
+Updates happen every ``update_every`` steps, never at step 0 and never at or
+after ``end_step`` (the official code skips the update at step T_max):
+``should_update = step > 0 and step % update_every == 0 and step < end_step``.
+The fraction is evaluated at ``min(step, end_step)``.
+"""
+
+import math
+import numbers
+
+import gin
+import tensorflow as tf
+
+DEFAULT_FINAL_FRACTION = 0.005
+
+
+class DropFractionSchedule:
+    """Update cadence and validation shared by the drop-fraction schedules."""
+
+    def __init__(self, update_every, end_step):
+        self.update_every = _positive_int("update_every", update_every)
+        self.end_step = _positive_int("end_step", end_step)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.int64)
+        should_update = tf.logical_and(
+            tf.logical_and(step > 0, tf.equal(step % self.update_every, 0)),
+            step < self.end_step)
+        progress = tf.cast(tf.minimum(step, self.end_step), tf.float64) / self.end_step
+        return should_update, self.fraction_at(progress)
+
+    def fraction_at(self, progress):
+        """The drop fraction at ``progress = step / end_step`` in [0, 1]."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"update_every": self.update_every, "end_step": self.end_step}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@gin.configurable
+class ConstantDropFraction(DropFractionSchedule):
+    """The same drop fraction at every update."""
+
+    def __init__(self, fraction=gin.REQUIRED, update_every=gin.REQUIRED,
+                 end_step=gin.REQUIRED):
+        super().__init__(update_every, end_step)
+        self.fraction = _open_unit_fraction("fraction", fraction)
+
+    def fraction_at(self, progress):
+        return tf.ones_like(progress) * self.fraction
+
+    def get_config(self):
+        return {**super().get_config(), "fraction": self.fraction}
+
+
+@gin.configurable
+class CosineDropFraction(DropFractionSchedule):
+    """Cosine annealing from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
+
+    fraction = final + (initial - final) * (1 + cos(pi * step / end_step)) / 2,
+    as torch's CosineAnnealingLR(T_max=end_step, eta_min=final) in the official
+    code (eta_min = 0.005 there).
+    """
+
+    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
+                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
+        super().__init__(update_every, end_step)
+        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
+        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
+
+    def fraction_at(self, progress):
+        cosine = (1.0 + tf.cos(math.pi * progress)) / 2.0
+        return self.final_fraction + (self.initial_fraction - self.final_fraction) * cosine
+
+    def get_config(self):
+        return {**super().get_config(), "initial_fraction": self.initial_fraction,
+                "final_fraction": self.final_fraction}
+
+
+@gin.configurable
+class LinearDropFraction(DropFractionSchedule):
+    """Linear interpolation from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
+
+    (The official code's ``LinearDecay`` instead multiplies by a factor at each
+    update; it is not used by the ADAPT scripts.)
+    """
+
+    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
+                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
+        super().__init__(update_every, end_step)
+        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
+        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
+
+    def fraction_at(self, progress):
+        return self.initial_fraction + (self.final_fraction - self.initial_fraction) * progress
+
+    def get_config(self):
+        return {**super().get_config(), "initial_fraction": self.initial_fraction,
+                "final_fraction": self.final_fraction}
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer (steps), got {value!r}")
+    return int(value)
+
+
+def _open_unit_fraction(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number in the open interval (0, 1), got {value!r}")
+    return float(value)
