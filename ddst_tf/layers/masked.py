@@ -119,6 +119,13 @@ class MaskedKernelMixin:
         kernel = self.kernel_variable
         kernel.assign(kernel * tf.cast(self.mask, kernel.dtype))
 
+    def save_own_variables(self, store):
+        """Save every weight (Keras' Dense/Conv save only kernel and bias)."""
+        keras.layers.Layer.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras.layers.Layer.load_own_variables(self, store)
+
     def _masking_config(self):
         return {"spectral_norm": self.spectral_norm, "sn_epsilon": self.sn_epsilon}
 

@@ -1,0 +1,29 @@
+"""Checks of the arguments every model builder takes: image shape and class count."""
+
+
+def square_image_shape(image_shape, model, is_supported, supported):
+    """``image_shape`` as an (H, W, C) tuple of ints, or a ValueError naming what fits.
+
+    ``is_supported(size)`` decides whether the architecture can handle a square
+    image of side ``size``; ``supported`` describes the allowed sizes in words.
+    """
+    try:
+        height, width, channels = (int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{model}: image_shape must be (height, width, channels); got {image_shape!r}"
+        ) from None
+    if channels < 1:
+        raise ValueError(f"{model}: image_shape needs at least one channel; got {image_shape!r}")
+    if height != width or not is_supported(height):
+        raise ValueError(
+            f"{model} does not support image_shape {tuple(image_shape)!r}: it needs square "
+            f"images of side {supported}")
+    return height, width, channels
+
+
+def require_unconditional(model, num_classes):
+    """Unconditional architectures accept num_classes == 0 only."""
+    if int(num_classes) != 0:
+        raise ValueError(
+            f"{model} is an unconditional GAN; num_classes must be 0, got {num_classes!r}")
