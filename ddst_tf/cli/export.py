@@ -1,0 +1,37 @@
+"""ddst-export: write the EMA generator of a training run as a SavedModel.
+
+    ddst-export --model_dir=runs/quickstart --output=runs/quickstart/export/saved_model
+
+Masks (and spectral normalisation) are folded into plain Keras layers first, so
+serving needs neither mask variables nor ddst_tf.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model_dir", None, "Directory of a ddst-train run.")
+flags.DEFINE_string("output", None, "Where to write the export (must not exist).")
+flags.DEFINE_enum("format", "saved_model", ["saved_model"], "Export format.")
+flags.mark_flags_as_required(["model_dir", "output"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(logging.INFO)
+    from ddst_tf.export import run_export
+    info = run_export.export_run(FLAGS.model_dir, FLAGS.output, FLAGS.format)
+    logging.info("Exported iteration %d of %s to %s (G density %.4f)", info["iteration"],
+                 FLAGS.model_dir, FLAGS.output, info["g_density"])
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

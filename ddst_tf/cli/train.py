@@ -1,0 +1,40 @@
+"""ddst-train: train a sparse GAN from gin files and bindings.
+
+    ddst-train --gin_file=gin_configs/quickstart.gin --model_dir=runs/quickstart \
+        --gin_bindings='GANTrainer.num_iterations = 200'
+
+Re-running the same command resumes from the latest checkpoint in model_dir.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from ddst_tf.cli import gin_setup  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin config files, applied in order.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied after the files.")
+flags.DEFINE_string("model_dir", None, "Directory for checkpoints, summaries, samples.")
+flags.mark_flag_as_required("model_dir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(logging.INFO)
+    gin_setup.parse(FLAGS.gin_file, FLAGS.gin_bindings, model_dir=FLAGS.model_dir)
+    from ddst_tf.training.trainer import GANTrainer
+    trainer = GANTrainer(model_dir=FLAGS.model_dir)
+    metrics = trainer.train()
+    logging.info("Finished at iteration %d: %s", int(trainer.iteration), metrics)
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

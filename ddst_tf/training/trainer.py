@@ -1,0 +1,297 @@
+"""The GAN training loop: n_critic D steps then one G step per iteration, under a strategy.
+
+Everything (models, optimizers, counters, random generator) is created inside
+the strategy's scope, so moving from one device to Mirrored or MultiWorker is a
+configuration change. State that must survive a restart lives in variables
+tracked by the checkpoint: weights, masks, both optimizers (their ``iterations``
+are each network's own step counter), the iteration counter and the latent random
+generator; the data position follows from the iteration counter.
+"""
+
+import json
+import os
+import time
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ddst_tf.data import datasets
+from ddst_tf.models import registry
+from ddst_tf.sparse import view
+from ddst_tf.sparse.initialization import SparseInit
+from ddst_tf.training import losses
+from ddst_tf.training.checkpointing import TrainingCheckpoint
+from ddst_tf.training.ema import SparseEMA
+from ddst_tf.training.model_info import write_model_info
+from ddst_tf.training.samples import image_grid, save_png
+
+
+def _check_density(name, value):
+    if not 0.0 < float(value) <= 1.0:
+        raise ValueError(f"{name} must be in (0, 1]; got {value!r}")
+    return float(value)
+
+
+@gin.configurable
+class GANTrainer:
+    """Trains a sparse (or dense) GAN; see README "Training" for the options."""
+
+    def __init__(self,
+                 model_dir,
+                 model=gin.REQUIRED,
+                 dataset=gin.REQUIRED,
+                 num_iterations=gin.REQUIRED,
+                 densities=(1.0, 1.0),
+                 sparse_init="erk",
+                 gen_batch_size=128,
+                 disc_batch_size=64,
+                 n_critic=5,
+                 loss="hinge",
+                 g_learning_rate=2e-4,
+                 d_learning_rate=2e-4,
+                 beta_1=0.0,
+                 beta_2=0.9,
+                 ema_decay=0.999,
+                 seed=0,
+                 log_every=100,
+                 summary_every=100,
+                 sample_every=1000,
+                 checkpoint_every=1000,
+                 keep_checkpoints=3,
+                 num_samples=64,
+                 jit_compile=False,
+                 strategy=None):
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1; got {n_critic!r}")
+        if num_iterations < 1:
+            raise ValueError(f"num_iterations must be >= 1; got {num_iterations!r}")
+        for name, value in [("gen_batch_size", gen_batch_size),
+                            ("disc_batch_size", disc_batch_size),
+                            ("log_every", log_every), ("summary_every", summary_every),
+                            ("sample_every", sample_every),
+                            ("checkpoint_every", checkpoint_every)]:
+            if int(value) < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if len(densities) != 2:
+            raise ValueError(f"densities must be (d_G, d_D); got {densities!r}")
+        self.model_dir = model_dir
+        self.num_iterations = int(num_iterations)
+        self.g_density = _check_density("densities[0] (d_G)", densities[0])
+        self.d_density = _check_density("densities[1] (d_D)", densities[1])
+        self.sparse_init = sparse_init
+        self.gen_batch_size = int(gen_batch_size)
+        self.disc_batch_size = int(disc_batch_size)
+        self.n_critic = int(n_critic)
+        self.g_loss_fn, self.d_loss_fn = losses.gan_loss(loss)
+        self.seed = int(seed)
+        self.log_every, self.summary_every = int(log_every), int(summary_every)
+        self.sample_every, self.checkpoint_every = int(sample_every), int(checkpoint_every)
+        self.num_samples = int(num_samples)
+        self.jit_compile = bool(jit_compile)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        replicas = self.strategy.num_replicas_in_sync
+        for name, value in [("gen_batch_size", self.gen_batch_size),
+                            ("disc_batch_size", self.disc_batch_size)]:
+            if value % replicas:
+                raise ValueError(f"{name}={value} is not divisible by the {replicas} "
+                                 f"replicas of the distribution strategy")
+
+        self.model_name = model
+        self.data = datasets.load(dataset)
+        with self.strategy.scope():
+            self.G, self.D = registry.build_gan(
+                model, image_shape=self.data.image_shape, num_classes=self.data.num_classes
+                if registry.is_conditional(model) else 0)
+            self.G_ema, _ = registry.build_gan(
+                model, image_shape=self.data.image_shape, num_classes=self.data.num_classes
+                if registry.is_conditional(model) else 0, generator_only=True)
+            self.num_classes = getattr(self.G, "num_classes", 0)
+            self.latent_dim = self.G.latent_dim
+            self.g_optimizer = keras.optimizers.Adam(
+                g_learning_rate, beta_1=beta_1, beta_2=beta_2, name="g_adam")
+            self.d_optimizer = keras.optimizers.Adam(
+                d_learning_rate, beta_1=beta_1, beta_2=beta_2, name="d_adam")
+            self.g_optimizer.build(self.G.trainable_variables)
+            self.d_optimizer.build(self.D.trainable_variables)
+            self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration",
+                                         trainable=False)
+            self.rng = tf.random.Generator.from_seed(self.seed)
+        self.g_layers = view.masked_layers(self.G)
+        self.d_layers = view.masked_layers(self.D)
+        self.ema = SparseEMA(self.G, self.G_ema, ema_decay)
+        self.iterator = None
+        self.checkpoint = TrainingCheckpoint(
+            os.path.join(model_dir, "checkpoints"), max_to_keep=keep_checkpoints,
+            G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer, iteration=self.iteration, rng=self.rng)
+        self._sample_z = tf.random.stateless_normal(
+            (self.num_samples, self.latent_dim), seed=(self.seed, 7))
+        self._sample_y = tf.constant(
+            np.arange(self.num_samples) % max(self.num_classes, 1), tf.int32)
+        self._iteration_fn = tf.function(self._iteration, jit_compile=self.jit_compile)
+
+    # ----------------------------------------------------------------- set-up
+
+    def initialize_sparsity(self):
+        """Draw the initial masks of G and D (fresh runs only) and sync the EMA copy."""
+        g_init = SparseInit(method=self.sparse_init, density=self.g_density)
+        d_init = SparseInit(method=self.sparse_init, density=self.d_density)
+        g_init.apply(self.g_layers, seed=self.seed * 2 + 0)
+        d_init.apply(self.d_layers, seed=self.seed * 2 + 1)
+        self.ema.reset()
+
+    def make_iterator(self):
+        """The distributed input, positioned after the D batches already trained on.
+
+        The pipeline's order is a pure function of (data, seed, layout), so resuming
+        at ``iteration * n_critic`` batches replays exactly the uninterrupted stream.
+        """
+        start = int(self.iteration) * self.n_critic
+        dataset = self.strategy.distribute_datasets_from_function(
+            lambda ctx: self.data.train_dataset(self.disc_batch_size, seed=self.seed,
+                                                input_context=ctx, start_step=start))
+        return iter(dataset)
+
+    def restore_or_initialize(self):
+        """Resume from model_dir's latest checkpoint, or start a fresh run."""
+        path = self.checkpoint.restore_latest()
+        self.iterator = self.make_iterator()
+        if path is None:
+            self.initialize_sparsity()
+            logging.info("Fresh run in %s: d_G=%.4f d_D=%.4f", self.model_dir,
+                         float(view.global_density(self.g_layers)),
+                         float(view.global_density(self.d_layers)))
+        else:
+            logging.info("Resumed from %s at iteration %d", path, int(self.iteration))
+        return path
+
+    # ------------------------------------------------------------ train steps
+
+    def _generate(self, z, y, training):
+        return self.G([z, y] if self.num_classes else z, training=training)
+
+    def _discriminate(self, x, y, training):
+        return self.D([x, y] if self.num_classes else x, training=training)
+
+    def _fake_labels(self, batch):
+        if not self.num_classes:
+            return None
+        return self.rng.uniform([batch], 0, self.num_classes, dtype=tf.int32)
+
+    def _d_step(self, real, labels):
+        batch = tf.shape(real)[0]
+        z = self.rng.normal([batch, self.latent_dim])
+        fake_y = self._fake_labels(batch)
+        fake = self._generate(z, fake_y, training=True)
+        real_y = tf.cast(labels, tf.int32) if self.num_classes else None
+        with tf.GradientTape() as tape:
+            real_logits = self._discriminate(real, real_y, training=True)
+            fake_logits = self._discriminate(fake, fake_y, training=True)
+            loss = tf.nn.compute_average_loss(
+                self.d_loss_fn(real_logits, fake_logits),
+                global_batch_size=self.disc_batch_size)
+        grads = tape.gradient(loss, self.D.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.D.trainable_variables))
+        return loss
+
+    def _g_step(self):
+        batch = self.gen_batch_size // self.strategy.num_replicas_in_sync
+        z = self.rng.normal([batch, self.latent_dim])
+        y = self._fake_labels(batch)
+        with tf.GradientTape() as tape:
+            fake = self._generate(z, y, training=True)
+            logits = self._discriminate(fake, y, training=True)
+            loss = tf.nn.compute_average_loss(self.g_loss_fn(logits),
+                                              global_batch_size=self.gen_batch_size)
+        grads = tape.gradient(loss, self.G.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.G.trainable_variables))
+        return loss
+
+    def _iteration(self, iterator):
+        """One training iteration: n_critic D steps, one G step, EMA update."""
+        d_loss = tf.constant(0.0)
+        for _ in range(self.n_critic):
+            real, labels = next(iterator)
+            per_replica = self.strategy.run(self._d_step, (real, labels))
+            d_loss = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        g_loss = self.strategy.reduce(
+            tf.distribute.ReduceOp.SUM, self.strategy.run(self._g_step), axis=None)
+        self.ema.update()
+        self.iteration.assign_add(1)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    # ---------------------------------------------------------------- outputs
+
+    def generate_samples(self, model=None):
+        """Images from the fixed sample latents (EMA generator unless given)."""
+        model = model or self.G_ema
+        inputs = [self._sample_z, self._sample_y] if self.num_classes else self._sample_z
+        return model(inputs, training=False).numpy()
+
+    def write_samples(self, step):
+        grid = image_grid(self.generate_samples())
+        save_png(os.path.join(self.model_dir, "samples", f"iter_{step:07d}.png"), grid)
+        save_png(os.path.join(self.model_dir, "samples", "latest.png"), grid)
+        tf.summary.image("samples/ema", grid[None], step=step)
+
+    def write_summaries(self, step, metrics):
+        for name, value in metrics.items():
+            tf.summary.scalar(f"losses/{name}", value, step=step)
+        view.write_density_summaries("G", self.g_layers, step)
+        view.write_density_summaries("D", self.d_layers, step)
+
+    def write_config(self):
+        """The parameters gin used (operative_config.gin) and how to rebuild G (model.json)."""
+        write_model_info(self.model_dir, self.model_name, self.data.image_shape,
+                         self.num_classes, self.latent_dim)
+        with open(os.path.join(self.model_dir, "operative_config.gin"), "w") as f:
+            f.write(gin.operative_config_str())
+
+    def save_checkpoint(self):
+        return self.checkpoint.save(int(self.iteration))
+
+    # ------------------------------------------------------------------- loop
+
+    def train(self):
+        """Run (or resume) training to num_iterations; returns the last metrics."""
+        os.makedirs(self.model_dir, exist_ok=True)
+        self.restore_or_initialize()
+        writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "summaries"))
+        step = int(self.iteration)
+        metrics, tick, tick_step = {}, time.perf_counter(), step
+        with writer.as_default():
+            self.write_config()
+            while step < self.num_iterations:
+                metrics = self._iteration_fn(self.iterator)
+                step += 1
+                if step % self.summary_every == 0 or step == self.num_iterations:
+                    self.write_summaries(step, metrics)
+                if step % self.log_every == 0 or step == self.num_iterations:
+                    now = time.perf_counter()
+                    logging.info("iteration %d/%d  %.2f it/s  d_loss %.4f  g_loss %.4f",
+                                 step, self.num_iterations, (step - tick_step) / (now - tick),
+                                 float(metrics["d_loss"]), float(metrics["g_loss"]))
+                    tick, tick_step = now, step
+                if step % self.sample_every == 0 or step == self.num_iterations:
+                    self.write_samples(step)
+                if step % self.checkpoint_every == 0 or step == self.num_iterations:
+                    self.save_checkpoint()
+            writer.flush()
+        self.write_run_summary()
+        return {k: float(v) for k, v in metrics.items()}
+
+    def write_run_summary(self):
+        """A JSON of the final densities, per layer, next to the checkpoints."""
+        summary = {
+            "iteration": int(self.iteration),
+            "g_density": float(view.global_density(self.g_layers)),
+            "d_density": float(view.global_density(self.d_layers)),
+            "g_layer_densities": view.layer_densities(self.g_layers),
+            "d_layer_densities": view.layer_densities(self.d_layers),
+        }
+        with open(os.path.join(self.model_dir, "run_summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+        return summary
