@@ -10,9 +10,13 @@ CONFIG_NAME = "config.gin"
 
 def register_configurables():
     """Import every module that defines gin configurables."""
+    import ddst_tf.balance.balance_ratio  # noqa: F401
+    import ddst_tf.balance.density_controller  # noqa: F401
     import ddst_tf.data.datasets  # noqa: F401
     import ddst_tf.models.registry  # noqa: F401
+    import ddst_tf.sparse.dynamic  # noqa: F401
     import ddst_tf.sparse.initialization  # noqa: F401
+    import ddst_tf.sparse.schedules  # noqa: F401
     import ddst_tf.training.losses  # noqa: F401
     import ddst_tf.training.trainer  # noqa: F401
 
@@ -23,7 +27,6 @@ def parse(gin_files, gin_bindings, model_dir=None):
     for path in gin_files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--gin_file {path!r} does not exist")
-    for path in gin_files:
         gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
     gin.add_config_file_search_path(os.getcwd())
     gin.parse_config_files_and_bindings(gin_files, gin_bindings)

@@ -18,9 +18,13 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from ddst_tf.balance.balance_ratio import BalanceRatio, balance_ratio_sample
+from ddst_tf.balance.density_controller import Decision
 from ddst_tf.data import datasets
+from ddst_tf.layers.masked import effective_kernel_gradients, watch_masks
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
+from ddst_tf.sparse.dynamic import ActivationTracker
 from ddst_tf.sparse.initialization import SparseInit
 from ddst_tf.training import losses
 from ddst_tf.training.checkpointing import TrainingCheckpoint
@@ -46,6 +50,10 @@ class GANTrainer:
                  num_iterations=gin.REQUIRED,
                  densities=(1.0, 1.0),
                  sparse_init="erk",
+                 g_dst=None,
+                 d_controller=None,
+                 balance_ratio=None,
+                 optimizer_gradients="dense",
                  gen_batch_size=128,
                  disc_batch_size=64,
                  n_critic=5,
@@ -77,7 +85,13 @@ class GANTrainer:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
         if len(densities) != 2:
             raise ValueError(f"densities must be (d_G, d_D); got {densities!r}")
+        if optimizer_gradients not in ("dense", "masked"):
+            raise ValueError(f"optimizer_gradients must be 'dense' or 'masked'; got "
+                             f"{optimizer_gradients!r}")
         self.model_dir = model_dir
+        self.optimizer_gradients = optimizer_gradients
+        self.g_dst = g_dst
+        self.d_controller = d_controller
         self.num_iterations = int(num_iterations)
         self.g_density = _check_density("densities[0] (d_G)", densities[0])
         self.d_density = _check_density("densities[1] (d_D)", densities[1])
@@ -119,14 +133,21 @@ class GANTrainer:
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration",
                                          trainable=False)
             self.rng = tf.random.Generator.from_seed(self.seed)
-        self.g_layers = view.masked_layers(self.G)
-        self.d_layers = view.masked_layers(self.D)
+            self.g_layers = view.masked_layers(self.G)
+            self.d_layers = view.masked_layers(self.D)
+            self.g_itop = ActivationTracker(self.g_layers, name="g_itop")
+            self.d_itop = ActivationTracker(self.d_layers, name="d_itop")
+            self.balance_ratio = balance_ratio or BalanceRatio()
+        self._g_sources = self._gradient_sources(self.G, self.g_layers)
+        self._d_sources = self._gradient_sources(self.D, self.d_layers)
         self.ema = SparseEMA(self.G, self.G_ema, ema_decay)
         self.iterator = None
         self.checkpoint = TrainingCheckpoint(
             os.path.join(model_dir, "checkpoints"), max_to_keep=keep_checkpoints,
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer, iteration=self.iteration, rng=self.rng)
+            d_optimizer=self.d_optimizer, iteration=self.iteration, rng=self.rng,
+            g_itop=self.g_itop, d_itop=self.d_itop, balance_ratio=self.balance_ratio,
+            **({"d_controller": d_controller} if d_controller is not None else {}))
         self._sample_z = tf.random.stateless_normal(
             (self.num_samples, self.latent_dim), seed=(self.seed, 7))
         self._sample_y = tf.constant(
@@ -142,6 +163,8 @@ class GANTrainer:
         g_init.apply(self.g_layers, seed=self.seed * 2 + 0)
         d_init.apply(self.d_layers, seed=self.seed * 2 + 1)
         self.ema.reset()
+        self.g_itop.reset()
+        self.d_itop.reset()
 
     def make_iterator(self):
         """The distributed input, positioned after the D batches already trained on.
@@ -181,47 +204,115 @@ class GANTrainer:
             return None
         return self.rng.uniform([batch], 0, self.num_classes, dtype=tf.int32)
 
-    def _d_step(self, real, labels):
+    def _gradient_sources(self, model, layers):
+        """What to differentiate for each trainable variable of ``model``.
+
+        ``dense`` (the official code): a masked kernel's gradient is the dense
+        gradient w.r.t. its effective kernel (carried by the mask, see
+        ``layers.masked``), so Adam keeps moments for pruned weights, which the
+        kernel constraint re-zeroes after each step; ``masked``: d loss / d kernel.
+        """
+        if self.optimizer_gradients == "masked":
+            return list(model.trainable_variables)
+        mask_of = {id(layer.kernel_variable): layer.mask for layer in layers}
+        return [mask_of.get(id(v), v) for v in model.trainable_variables]
+
+    def _gradients(self, tape, loss, sources):
+        return tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def _d_loss(self, real, labels, fake_z):
         batch = tf.shape(real)[0]
-        z = self.rng.normal([batch, self.latent_dim])
         fake_y = self._fake_labels(batch)
-        fake = self._generate(z, fake_y, training=True)
+        fake = self._generate(fake_z, fake_y, training=True)
         real_y = tf.cast(labels, tf.int32) if self.num_classes else None
-        with tf.GradientTape() as tape:
-            real_logits = self._discriminate(real, real_y, training=True)
-            fake_logits = self._discriminate(fake, fake_y, training=True)
-            loss = tf.nn.compute_average_loss(
-                self.d_loss_fn(real_logits, fake_logits),
-                global_batch_size=self.disc_batch_size)
-        grads = tape.gradient(loss, self.D.trainable_variables)
+        real_logits = self._discriminate(real, real_y, training=True)
+        fake_logits = self._discriminate(fake, fake_y, training=True)
+        return tf.nn.compute_average_loss(self.d_loss_fn(real_logits, fake_logits),
+                                          global_batch_size=self.disc_batch_size)
+
+    def _g_forward(self, z, y):
+        fake_logits = self._discriminate(self._generate(z, y, training=True), y, training=True)
+        loss = tf.nn.compute_average_loss(self.g_loss_fn(fake_logits),
+                                          global_batch_size=self.gen_batch_size)
+        return loss, fake_logits
+
+    def _d_step(self, real, labels):
+        z = self.rng.normal([tf.shape(real)[0], self.latent_dim])
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([v.value for v in self._d_sources])
+            loss = self._d_loss(real, labels, z)
+        grads = self._gradients(tape, loss, self._d_sources)
         self.d_optimizer.apply_gradients(zip(grads, self.D.trainable_variables))
         return loss
 
-    def _g_step(self):
+    def _g_step(self, real, labels, measure_br):
+        """One G step; with ``measure_br`` also the three BR terms on the same z."""
         batch = self.gen_batch_size // self.strategy.num_replicas_in_sync
         z = self.rng.normal([batch, self.latent_dim])
         y = self._fake_labels(batch)
-        with tf.GradientTape() as tape:
-            fake = self._generate(z, y, training=True)
-            logits = self._discriminate(fake, y, training=True)
-            loss = tf.nn.compute_average_loss(self.g_loss_fn(logits),
-                                              global_batch_size=self.gen_batch_size)
-        grads = tape.gradient(loss, self.G.trainable_variables)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([v.value for v in self._g_sources])
+            loss, fake_logits = self._g_forward(z, y)
+        grads = self._gradients(tape, loss, self._g_sources)
         self.g_optimizer.apply_gradients(zip(grads, self.G.trainable_variables))
-        return loss
+        if not measure_br:
+            return loss, ()
+        post_logits = self._discriminate(self._generate(z, y, training=True), y,
+                                          training=False)
+        real_y = tf.cast(labels, tf.int32) if self.num_classes else None
+        real_logits = self._discriminate(real, real_y, training=False)
+        return loss, balance_ratio_sample(post_logits, fake_logits, real_logits)
 
-    def _iteration(self, iterator):
-        """One training iteration: n_critic D steps, one G step, EMA update."""
-        d_loss = tf.constant(0.0)
+    def _g_growth_gradients(self):
+        """Effective-kernel gradients of the G loss on a fresh latent batch."""
+        batch = self.gen_batch_size // self.strategy.num_replicas_in_sync
+        z = self.rng.normal([batch, self.latent_dim])
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            watch_masks(tape, self.g_layers)
+            loss, _ = self._g_forward(z, self._fake_labels(batch))
+        return effective_kernel_gradients(tape, loss, self.g_layers)
+
+    def _d_growth_gradients(self, real, labels):
+        """Effective-kernel gradients of the D loss on the last real batch, fresh fakes."""
+        z = self.rng.normal([tf.shape(real)[0], self.latent_dim])
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            watch_masks(tape, self.d_layers)
+            loss = self._d_loss(real, labels, z)
+        return effective_kernel_gradients(tape, loss, self.d_layers)
+
+    def _sum(self, per_replica):
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _iteration(self, iterator, measure_br, update_g_masks, d_gradients):
+        """One iteration in the spec's order: n_critic D steps, G step, BR sample,
+        G prune-and-regrow, (D growth gradients for the host's density decision), SEMA.
+
+        The Python flags select a trace; they come from the host's schedules.
+        """
         for _ in range(self.n_critic):
             real, labels = next(iterator)
-            per_replica = self.strategy.run(self._d_step, (real, labels))
-            d_loss = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-        g_loss = self.strategy.reduce(
-            tf.distribute.ReduceOp.SUM, self.strategy.run(self._g_step), axis=None)
+            d_loss = self._sum(self.strategy.run(self._d_step, (real, labels)))
+        g_loss, br_terms = self.strategy.run(self._g_step, (real, labels, measure_br))
+        out = {"d_loss": d_loss, "g_loss": self._sum(g_loss)}
+        if measure_br:
+            g_post, g_pre, real_mean = (self.strategy.reduce(tf.distribute.ReduceOp.MEAN, t,
+                                                              axis=None) for t in br_terms)
+            self.balance_ratio.record(g_post, g_pre, real_mean)
+            out["br_sample"] = tf.stack([g_post, g_pre, real_mean])
+        if update_g_masks:
+            grads = (self._sum(self.strategy.run(self._g_growth_gradients))
+                     if self.g_dst.needs_gradients else None)
+            stats = self.g_dst.update(self.g_layers, grads, self.g_optimizer,
+                                      step=self.g_optimizer.iterations, seed=self.seed,
+                                      network_id=0)
+            self.g_itop.update()
+            out["g_turnover"] = tf.stack(stats.turnover)
+        if d_gradients:
+            out["d_gradients"] = self._sum(
+                self.strategy.run(self._d_growth_gradients, (real, labels)))
         self.ema.update()
         self.iteration.assign_add(1)
-        return {"d_loss": d_loss, "g_loss": g_loss}
+        return out
 
     # ---------------------------------------------------------------- outputs
 
@@ -237,11 +328,48 @@ class GANTrainer:
         save_png(os.path.join(self.model_dir, "samples", "latest.png"), grid)
         tf.summary.image("samples/ema", grid[None], step=step)
 
-    def write_summaries(self, step, metrics):
-        for name, value in metrics.items():
+    def write_summaries(self, step, losses):
+        for name, value in losses.items():
             tf.summary.scalar(f"losses/{name}", value, step=step)
         view.write_density_summaries("G", self.g_layers, step)
         view.write_density_summaries("D", self.d_layers, step)
+        tf.summary.scalar("itop/G", self.g_itop.rate(), step=step)
+        tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
+
+    def write_br_summaries(self, step, sample):
+        """Every BR measurement: the windowed estimate, its terms and the raw sample."""
+        g_post, g_pre, real = (float(v) for v in sample)
+        br = self.balance_ratio
+        tf.summary.scalar("balance_ratio/br", br.value(), step=step)
+        tf.summary.scalar("balance_ratio/alpha_mean", br.alpha_mean(), step=step)
+        tf.summary.scalar("balance_ratio/beta_mean", br.beta_mean(), step=step)
+        tf.summary.scalar("balance_ratio/sample_g_post", g_post, step=step)
+        tf.summary.scalar("balance_ratio/sample_g_pre", g_pre, step=step)
+        tf.summary.scalar("balance_ratio/sample_real", real, step=step)
+
+    def write_g_mask_event(self, step, turnover):
+        for layer, value in zip(self.g_layers, turnover.numpy()):
+            tf.summary.scalar(f"G_turnover/{layer.name}", value, step=step)
+        tf.summary.scalar("G/turnover", float(np.mean(turnover.numpy())), step=step)
+        tf.summary.scalar("itop/G", self.g_itop.rate(), step=step)
+        view.write_density_summaries("G", self.g_layers, step)
+
+    def density_decision(self, step, d_gradients):
+        """The D density controller's decision at a ΔT_D boundary (host side, eager)."""
+        result = self.d_controller.step(
+            step, float(self.balance_ratio.value()), bool(self.balance_ratio.is_full()),
+            self.d_layers, d_gradients=d_gradients, d_optimizer=self.d_optimizer,
+            seed=self.seed, d_step=int(self.d_optimizer.iterations))
+        if result["decision"] in (Decision.INCREASE, Decision.DECREASE, Decision.DST):
+            self.d_itop.update()
+        tf.summary.scalar("D_controller/decision", int(result["decision"]), step=step)
+        tf.summary.scalar("D_controller/density", result["density"], step=step)
+        tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
+        view.write_density_summaries("D", self.d_layers, step)
+        logging.info("iteration %d: BR %.4f -> D %s, d_D %.4f", step,
+                     float(self.balance_ratio.value()), result["decision"].name,
+                     result["density"])
+        return result
 
     def write_config(self):
         """The parameters gin used (operative_config.gin) and how to rebuild G (model.json)."""
@@ -265,8 +393,19 @@ class GANTrainer:
         with writer.as_default():
             self.write_config()
             while step < self.num_iterations:
-                metrics = self._iteration_fn(self.iterator)
                 step += 1
+                measure_br = step % self.balance_ratio.br_freq == 0
+                update_g = self.g_dst is not None and self.g_dst.should_update(step)
+                decide_d = (self.d_controller is not None
+                            and self.d_controller.is_check_iteration(step))
+                out = self._iteration_fn(self.iterator, measure_br, update_g, decide_d)
+                metrics = {"d_loss": out["d_loss"], "g_loss": out["g_loss"]}
+                if measure_br:
+                    self.write_br_summaries(step, out["br_sample"])
+                if update_g:
+                    self.write_g_mask_event(step, out["g_turnover"])
+                if decide_d:
+                    self.density_decision(step, out.get("d_gradients"))
                 if step % self.summary_every == 0 or step == self.num_iterations:
                     self.write_summaries(step, metrics)
                 if step % self.log_every == 0 or step == self.num_iterations:
