@@ -4,8 +4,8 @@ Everything (models, optimizers, counters, random generator) is created inside
 the strategy's scope, so moving from one device to Mirrored or MultiWorker is a
 configuration change. State that must survive a restart lives in variables
 tracked by the checkpoint: weights, masks, both optimizers (their ``iterations``
-are each network's own step counter), the iteration counter and the latent random
-generator; the data position follows from the iteration counter.
+are each network's own step counter) and the iteration counter; the data
+position and the latent draws follow from the iteration counter.
 """
 
 import json
@@ -31,6 +31,10 @@ from ddst_tf.training.checkpointing import TrainingCheckpoint
 from ddst_tf.training.ema import SparseEMA
 from ddst_tf.training.model_info import write_model_info
 from ddst_tf.training.samples import image_grid, save_png
+
+
+# Latent draws per iteration are numbered 0..n_critic+2 inside this stride.
+_DRAWS_PER_ITERATION = 1024
 
 
 def _check_density(name, value):
@@ -72,8 +76,9 @@ class GANTrainer:
                  num_samples=64,
                  jit_compile=False,
                  strategy=None):
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1; got {n_critic!r}")
+        if not 1 <= n_critic < _DRAWS_PER_ITERATION - 2:
+            raise ValueError(f"n_critic must be >= 1 (and < {_DRAWS_PER_ITERATION - 2}); got "
+                             f"{n_critic!r}")
         if num_iterations < 1:
             raise ValueError(f"num_iterations must be >= 1; got {num_iterations!r}")
         for name, value in [("gen_batch_size", gen_batch_size),
@@ -132,7 +137,6 @@ class GANTrainer:
             self.d_optimizer.build(self.D.trainable_variables)
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration",
                                          trainable=False)
-            self.rng = tf.random.Generator.from_seed(self.seed)
             self.g_layers = view.masked_layers(self.G)
             self.d_layers = view.masked_layers(self.D)
             self.g_itop = ActivationTracker(self.g_layers, name="g_itop")
@@ -145,7 +149,7 @@ class GANTrainer:
         self.checkpoint = TrainingCheckpoint(
             os.path.join(model_dir, "checkpoints"), max_to_keep=keep_checkpoints,
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer, iteration=self.iteration, rng=self.rng,
+            d_optimizer=self.d_optimizer, iteration=self.iteration,
             g_itop=self.g_itop, d_itop=self.d_itop, balance_ratio=self.balance_ratio,
             **({"d_controller": d_controller} if d_controller is not None else {}))
         self._sample_z = tf.random.stateless_normal(
@@ -199,10 +203,27 @@ class GANTrainer:
     def _discriminate(self, x, y, training):
         return self.D([x, y] if self.num_classes else x, training=training)
 
-    def _fake_labels(self, batch):
+    def _latents(self, global_batch, draw):
+        """This replica's slice of the iteration's ``draw``-th global latent batch.
+
+        Latents (and fake labels) are a stateless function of (seed, iteration,
+        draw), drawn for the whole global batch and sliced by replica id: the
+        concatenation over replicas equals the single-device draw, and a resumed
+        run replays exactly the same numbers.
+        """
+        replicas = self.strategy.num_replicas_in_sync
+        batch = global_batch // replicas
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        seed = tf.stack([tf.constant(self.seed, tf.int64),
+                         tf.cast(self.iteration, tf.int64) * _DRAWS_PER_ITERATION + draw])
+        start = tf.cast(replica, tf.int32) * batch
+        z = tf.random.stateless_normal([global_batch, self.latent_dim], seed=seed)
+        z = tf.slice(z, [start, 0], [batch, self.latent_dim])
         if not self.num_classes:
-            return None
-        return self.rng.uniform([batch], 0, self.num_classes, dtype=tf.int32)
+            return z, None
+        labels = tf.random.stateless_uniform([global_batch], seed=seed + [0, 1], minval=0,
+                                             maxval=self.num_classes, dtype=tf.int32)
+        return z, tf.slice(labels, [start], [batch])
 
     def _gradient_sources(self, model, layers):
         """What to differentiate for each trainable variable of ``model``.
@@ -220,9 +241,7 @@ class GANTrainer:
     def _gradients(self, tape, loss, sources):
         return tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-    def _d_loss(self, real, labels, fake_z):
-        batch = tf.shape(real)[0]
-        fake_y = self._fake_labels(batch)
+    def _d_loss(self, real, labels, fake_z, fake_y):
         fake = self._generate(fake_z, fake_y, training=True)
         real_y = tf.cast(labels, tf.int32) if self.num_classes else None
         real_logits = self._discriminate(real, real_y, training=True)
@@ -236,20 +255,18 @@ class GANTrainer:
                                           global_batch_size=self.gen_batch_size)
         return loss, fake_logits
 
-    def _d_step(self, real, labels):
-        z = self.rng.normal([tf.shape(real)[0], self.latent_dim])
+    def _d_step(self, real, labels, draw):
+        z, y = self._latents(self.disc_batch_size, draw)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch([v.value for v in self._d_sources])
-            loss = self._d_loss(real, labels, z)
+            loss = self._d_loss(real, labels, z, y)
         grads = self._gradients(tape, loss, self._d_sources)
         self.d_optimizer.apply_gradients(zip(grads, self.D.trainable_variables))
         return loss
 
     def _g_step(self, real, labels, measure_br):
         """One G step; with ``measure_br`` also the three BR terms on the same z."""
-        batch = self.gen_batch_size // self.strategy.num_replicas_in_sync
-        z = self.rng.normal([batch, self.latent_dim])
-        y = self._fake_labels(batch)
+        z, y = self._latents(self.gen_batch_size, self.n_critic)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch([v.value for v in self._g_sources])
             loss, fake_logits = self._g_forward(z, y)
@@ -265,19 +282,18 @@ class GANTrainer:
 
     def _g_growth_gradients(self):
         """Effective-kernel gradients of the G loss on a fresh latent batch."""
-        batch = self.gen_batch_size // self.strategy.num_replicas_in_sync
-        z = self.rng.normal([batch, self.latent_dim])
+        z, y = self._latents(self.gen_batch_size, self.n_critic + 1)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             watch_masks(tape, self.g_layers)
-            loss, _ = self._g_forward(z, self._fake_labels(batch))
+            loss, _ = self._g_forward(z, y)
         return effective_kernel_gradients(tape, loss, self.g_layers)
 
     def _d_growth_gradients(self, real, labels):
         """Effective-kernel gradients of the D loss on the last real batch, fresh fakes."""
-        z = self.rng.normal([tf.shape(real)[0], self.latent_dim])
+        z, y = self._latents(self.disc_batch_size, self.n_critic + 2)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             watch_masks(tape, self.d_layers)
-            loss = self._d_loss(real, labels, z)
+            loss = self._d_loss(real, labels, z, y)
         return effective_kernel_gradients(tape, loss, self.d_layers)
 
     def _sum(self, per_replica):
@@ -289,9 +305,9 @@ class GANTrainer:
 
         The Python flags select a trace; they come from the host's schedules.
         """
-        for _ in range(self.n_critic):
+        for draw in range(self.n_critic):
             real, labels = next(iterator)
-            d_loss = self._sum(self.strategy.run(self._d_step, (real, labels)))
+            d_loss = self._sum(self.strategy.run(self._d_step, (real, labels, draw)))
         g_loss, br_terms = self.strategy.run(self._g_step, (real, labels, measure_br))
         out = {"d_loss": d_loss, "g_loss": self._sum(g_loss)}
         if measure_br:
