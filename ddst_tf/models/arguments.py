@@ -27,3 +27,23 @@ def require_unconditional(model, num_classes):
     if int(num_classes) != 0:
         raise ValueError(
             f"{model} is an unconditional GAN; num_classes must be 0, got {num_classes!r}")
+
+
+def require_conditional(model, num_classes):
+    """Class-conditional architectures need at least one class; returns it as an int."""
+    try:
+        count = int(num_classes)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1 or count != num_classes:
+        raise ValueError(
+            f"{model} is a class-conditional GAN; num_classes must be a positive int, "
+            f"got {num_classes!r}")
+    return count
+
+
+def resnet_image_shape(model, image_shape, min_size):
+    """Image shape of a ResNet GAN whose G upsamples 3 times from side/8."""
+    return square_image_shape(
+        image_shape, model, lambda s: s % 8 == 0 and s >= min_size,
+        f"a multiple of 8 and at least {min_size} (G upsamples 3 times from side/8)")

@@ -1,13 +1,14 @@
 """GAN architectures by name: each name has a generator and a discriminator builder.
 
 Builders are gin-configurable functions ``builder(image_shape, num_classes=0,
-**widths)`` that return a Keras model; ``build_gan`` is the gin entry point that
-builds both networks of one GAN, runs them once so every variable exists, and
-checks that their masked layer names (the keys of per-layer densities) are unique.
+**widths)`` that return a functional Keras model (all variables exist once it is
+built) carrying ``image_shape`` and ``num_classes`` attributes, generators also
+``latent_dim``. ``build_gan`` is the gin entry point that builds both networks of
+one GAN and checks that their masked layer names (the keys of per-layer
+densities) are unique.
 """
 
 import gin
-import numpy as np
 
 from ddst_tf.sparse import view
 
@@ -57,27 +58,13 @@ def is_conditional(name):
 
 
 def build_generator(name, **kwargs):
-    """The generator of GAN ``name`` (kwargs: image_shape, num_classes, widths), built."""
-    generator = _builder(name, "generator")(**kwargs)
-    generator(_dummy_generator_inputs(generator), training=False)
-    return generator
+    """The generator of GAN ``name`` (kwargs: image_shape, num_classes, widths)."""
+    return _builder(name, "generator")(**kwargs)
 
 
 def build_discriminator(name, **kwargs):
-    """The discriminator of GAN ``name`` (kwargs: image_shape, num_classes, widths), built."""
-    discriminator = _builder(name, "discriminator")(**kwargs)
-    discriminator(_dummy_discriminator_inputs(discriminator), training=False)
-    return discriminator
-
-
-def _dummy_generator_inputs(generator):
-    z = np.zeros((1, generator.latent_dim), np.float32)
-    return [z, np.zeros((1,), np.int32)] if getattr(generator, "num_classes", 0) else z
-
-
-def _dummy_discriminator_inputs(discriminator):
-    x = np.zeros((1, *discriminator.image_shape), np.float32)
-    return [x, np.zeros((1,), np.int32)] if getattr(discriminator, "num_classes", 0) else x
+    """The discriminator of GAN ``name`` (kwargs: image_shape, num_classes, widths)."""
+    return _builder(name, "discriminator")(**kwargs)
 
 
 @gin.configurable
