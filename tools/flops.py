@@ -97,14 +97,7 @@ def read_recipe():
 
 
 def parse_recipe(gin_files, gin_bindings):
-    """Parse gin files and bindings and return their Recipe.
-
-    Each file's grandparent directory is searched for includes too, so that
-    recipes under gin_configs/<family>/ can include 'common/...' and
-    '<family>/base.gin'.
-    """
-    for path in gin_files:
-        gin.add_config_file_search_path(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+    """Parse gin files and bindings and return their Recipe."""
     gin_setup.parse(list(gin_files), list(gin_bindings))
     return read_recipe()
 

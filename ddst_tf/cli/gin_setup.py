@@ -6,6 +6,9 @@ import os
 import gin
 
 CONFIG_NAME = "config.gin"
+# Recipes include each other relative to this folder (e.g. 'common/g_dst_rigl.gin').
+GIN_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "gin_configs")
 
 
 def register_configurables():
@@ -29,6 +32,7 @@ def parse(gin_files, gin_bindings, model_dir=None):
             raise FileNotFoundError(f"--gin_file {path!r} does not exist")
         gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
     gin.add_config_file_search_path(os.getcwd())
+    gin.add_config_file_search_path(GIN_CONFIGS)
     gin.parse_config_files_and_bindings(gin_files, gin_bindings)
     if model_dir is not None:
         os.makedirs(model_dir, exist_ok=True)

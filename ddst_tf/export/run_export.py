@@ -5,6 +5,7 @@ import os
 import gin
 import tensorflow as tf
 
+from ddst_tf.cli import gin_setup
 from ddst_tf.export.savedmodel import export_saved_model
 from ddst_tf.export.strip import strip
 from ddst_tf.models import registry
@@ -15,8 +16,7 @@ from ddst_tf.training.model_info import read_model_info
 def load_ema_generator(model_dir):
     """Rebuild the run's generator and restore its EMA weights from the latest checkpoint."""
     info = read_model_info(model_dir)
-    with open(os.path.join(model_dir, "config.gin")) as f:
-        gin.parse_config(f.read())
+    gin_setup.parse_saved(model_dir)
     generator, _ = registry.build_gan(info["model"], image_shape=tuple(info["image_shape"]),
                                       num_classes=info["num_classes"], generator_only=True)
     checkpoint_dir = os.path.join(model_dir, "checkpoints")

@@ -1,0 +1,99 @@
+"""End to end: ddst-train on digits writes its outputs and resumes; ddst-export serves."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "gin_configs", "digits_test.gin")
+BIN = os.path.dirname(sys.executable)
+
+
+def run(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(list(args), capture_output=True, text=True, timeout=300, env=env,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    model_dir = str(tmp_path_factory.mktemp("run"))
+    log = run(os.path.join(BIN, "ddst-train"), f"--gin_file={CONFIG}", f"--model_dir={model_dir}")
+    return model_dir, log
+
+
+def test_train_writes_checkpoint_samples_events_and_config(trained):
+    model_dir, log = trained
+    assert "Fresh run" in log and "iteration 4/4" in log
+    assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints")).endswith("ckpt-4")
+    assert os.path.isfile(os.path.join(model_dir, "samples", "iter_0000004.png"))
+    assert os.listdir(os.path.join(model_dir, "summaries"))
+    with open(os.path.join(model_dir, "operative_config.gin")) as f:
+        operative = f.read()
+    assert "GANTrainer.n_critic = 2" in operative and "dcgan_generator.base_width = 8" in operative
+    with open(os.path.join(model_dir, "run_summary.json")) as f:
+        assert json.load(f)["iteration"] == 4
+
+
+def test_second_invocation_resumes_at_saved_step(trained):
+    model_dir, _ = trained
+    log = run(os.path.join(BIN, "ddst-train"), f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
+              "--gin_bindings=GANTrainer.num_iterations = 6")
+    assert "Resumed from" in log and "at iteration 4" in log and "iteration 6/6" in log
+    assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints")).endswith("ckpt-6")
+
+
+def test_export_reloads_in_a_fresh_process_without_ddst_tf(trained, tmp_path):
+    model_dir, _ = trained
+    output = str(tmp_path / "saved_model")
+    run(os.path.join(BIN, "ddst-export"), f"--model_dir={model_dir}", f"--output={output}")
+    with open(os.path.join(output, "ddst_export.json")) as f:
+        info = json.load(f)
+    assert set(info["layer_densities"]) and 0 < info["g_density"] <= 1
+    assert "GANTrainer.model = 'dcgan'" in info["gin_config"]
+
+    from ddst_tf.export import run_export
+    gin.clear_config()
+    generator, model_info, _ = run_export.load_ema_generator(model_dir)
+    gin.clear_config()
+    z = np.random.default_rng(0).normal(size=(5, model_info["latent_dim"])).astype(np.float32)
+    expected = generator(z, training=False).numpy()
+    np.save(tmp_path / "z.npy", z)
+    script = textwrap.dedent(f"""
+        import sys, numpy as np, tensorflow as tf
+        loaded = tf.saved_model.load({output!r})
+        z = np.load({str(tmp_path / 'z.npy')!r})
+        images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+        seeded = loaded.signatures["generate_from_seed"](
+            seed=tf.constant(3, tf.int64), count=tf.constant(2))["images"].numpy()
+        assert "ddst_tf" not in sys.modules
+        serving = loaded.signatures["serving_default"]
+        assert serving.variables and not any("mask" in v.name for v in serving.variables)
+        np.save({str(tmp_path / 'out.npy')!r}, images)
+        print(seeded.shape, float(seeded.min()), float(seeded.max()))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                            cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("(2, 8, 8, 1)")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
+
+
+def test_export_refuses_an_existing_path(trained, tmp_path):
+    model_dir, _ = trained
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([os.path.join(BIN, "ddst-export"), f"--model_dir={model_dir}",
+                             f"--output={tmp_path}"], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode != 0
+    assert "already exists" in result.stderr
