@@ -17,10 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from tensorboard.plugins.hparams import api as hparams_api
 
 from ddst_tf.balance.balance_ratio import BalanceRatio, balance_ratio_sample
 from ddst_tf.balance.density_controller import Decision
 from ddst_tf.data import datasets
+from ddst_tf.flops.accountant import FlopsAccountant
+from ddst_tf.flops.counting import layer_flops
 from ddst_tf.layers.masked import effective_kernel_gradients, watch_masks
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
@@ -58,6 +61,7 @@ class GANTrainer:
                  d_controller=None,
                  balance_ratio=None,
                  optimizer_gradients="dense",
+                 evaluator=None,
                  gen_batch_size=128,
                  disc_batch_size=64,
                  n_critic=5,
@@ -97,6 +101,7 @@ class GANTrainer:
         self.optimizer_gradients = optimizer_gradients
         self.g_dst = g_dst
         self.d_controller = d_controller
+        self.evaluator = evaluator
         self.num_iterations = int(num_iterations)
         self.g_density = _check_density("densities[0] (d_G)", densities[0])
         self.d_density = _check_density("densities[1] (d_D)", densities[1])
@@ -142,6 +147,9 @@ class GANTrainer:
             self.g_itop = ActivationTracker(self.g_layers, name="g_itop")
             self.d_itop = ActivationTracker(self.d_layers, name="d_itop")
             self.balance_ratio = balance_ratio or BalanceRatio()
+            self.flops = FlopsAccountant(layer_flops(self.G), layer_flops(self.D),
+                                         self.gen_batch_size, self.disc_batch_size,
+                                         self.n_critic)
         self._g_sources = self._gradient_sources(self.G, self.g_layers)
         self._d_sources = self._gradient_sources(self.D, self.d_layers)
         self.ema = SparseEMA(self.G, self.G_ema, ema_decay)
@@ -151,6 +159,7 @@ class GANTrainer:
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer, iteration=self.iteration,
             g_itop=self.g_itop, d_itop=self.d_itop, balance_ratio=self.balance_ratio,
+            flops=self.flops,
             **({"d_controller": d_controller} if d_controller is not None else {}))
         self._sample_z = tf.random.stateless_normal(
             (self.num_samples, self.latent_dim), seed=(self.seed, 7))
@@ -169,6 +178,8 @@ class GANTrainer:
         self.ema.reset()
         self.g_itop.reset()
         self.d_itop.reset()
+        self.flops.reset(0, view.layer_densities(self.g_layers),
+                         view.layer_densities(self.d_layers))
 
     def make_iterator(self):
         """The distributed input, positioned after the D batches already trained on.
@@ -176,7 +187,7 @@ class GANTrainer:
         The pipeline's order is a pure function of (data, seed, layout), so resuming
         at ``iteration * n_critic`` batches replays exactly the uninterrupted stream.
         """
-        start = int(self.iteration) * self.n_critic
+        start = int(self.iteration.numpy()) * self.n_critic
         dataset = self.strategy.distribute_datasets_from_function(
             lambda ctx: self.data.train_dataset(self.disc_batch_size, seed=self.seed,
                                                 input_context=ctx, start_step=start))
@@ -192,7 +203,7 @@ class GANTrainer:
                          float(view.global_density(self.g_layers)),
                          float(view.global_density(self.d_layers)))
         else:
-            logging.info("Resumed from %s at iteration %d", path, int(self.iteration))
+            logging.info("Resumed from %s at iteration %d", path, int(self.iteration.numpy()))
         return path
 
     # ------------------------------------------------------------ train steps
@@ -351,6 +362,11 @@ class GANTrainer:
         view.write_density_summaries("D", self.d_layers, step)
         tf.summary.scalar("itop/G", self.g_itop.rate(), step=step)
         tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
+        tf.summary.scalar("flops/normalized_training_flops", self.flops.normalized(step),
+                          step=step)
+        g_flops, d_flops = self.flops.totals(step)
+        tf.summary.scalar("flops/training_flops_G", g_flops, step=step)
+        tf.summary.scalar("flops/training_flops_D", d_flops, step=step)
 
     def write_br_summaries(self, step, sample):
         """Every BR measurement: the windowed estimate, its terms and the raw sample."""
@@ -364,6 +380,7 @@ class GANTrainer:
         tf.summary.scalar("balance_ratio/sample_real", real, step=step)
 
     def write_g_mask_event(self, step, turnover):
+        self.flops.on_change(step, g_densities=view.layer_densities(self.g_layers))
         for layer, value in zip(self.g_layers, turnover.numpy()):
             tf.summary.scalar(f"G_turnover/{layer.name}", value, step=step)
         tf.summary.scalar("G/turnover", float(np.mean(turnover.numpy())), step=step)
@@ -375,9 +392,10 @@ class GANTrainer:
         result = self.d_controller.step(
             step, float(self.balance_ratio.value()), bool(self.balance_ratio.is_full()),
             self.d_layers, d_gradients=d_gradients, d_optimizer=self.d_optimizer,
-            seed=self.seed, d_step=int(self.d_optimizer.iterations))
+            seed=self.seed, d_step=int(self.d_optimizer.iterations.numpy()))
         if result["decision"] in (Decision.INCREASE, Decision.DECREASE, Decision.DST):
             self.d_itop.update()
+            self.flops.on_change(step, d_densities=view.layer_densities(self.d_layers))
         tf.summary.scalar("D_controller/decision", int(result["decision"]), step=step)
         tf.summary.scalar("D_controller/density", result["density"], step=step)
         tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
@@ -394,8 +412,24 @@ class GANTrainer:
         with open(os.path.join(self.model_dir, "operative_config.gin"), "w") as f:
             f.write(gin.operative_config_str())
 
+    def hparams(self):
+        """The run's settings of note, for TensorBoard's hparams dashboard."""
+        return {
+            "model": self.model_name, "d_G": self.g_density, "d_D_initial": self.d_density,
+            "sparse_init": self.sparse_init, "n_critic": self.n_critic,
+            "gen_batch_size": self.gen_batch_size, "disc_batch_size": self.disc_batch_size,
+            "num_iterations": self.num_iterations, "seed": self.seed,
+            "g_dst": self.g_dst.grow_score_name if self.g_dst else "static",
+            "d_control": self.d_controller.mode if self.d_controller else "static",
+            "optimizer_gradients": self.optimizer_gradients,
+        }
+
+    def write_hparams(self):
+        hparams_api.hparams(self.hparams(), trial_id=os.path.basename(
+            os.path.normpath(self.model_dir)))
+
     def save_checkpoint(self):
-        return self.checkpoint.save(int(self.iteration))
+        return self.checkpoint.save(int(self.iteration.numpy()))
 
     # ------------------------------------------------------------------- loop
 
@@ -404,10 +438,11 @@ class GANTrainer:
         os.makedirs(self.model_dir, exist_ok=True)
         self.restore_or_initialize()
         writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "summaries"))
-        step = int(self.iteration)
+        step = int(self.iteration.numpy())
         metrics, tick, tick_step = {}, time.perf_counter(), step
         with writer.as_default():
             self.write_config()
+            self.write_hparams()
             while step < self.num_iterations:
                 step += 1
                 measure_br = step % self.balance_ratio.br_freq == 0
@@ -434,14 +469,23 @@ class GANTrainer:
                     self.write_samples(step)
                 if step % self.checkpoint_every == 0 or step == self.num_iterations:
                     self.save_checkpoint()
+                    if self.evaluator is not None:
+                        self.evaluator.maybe_evaluate(self, step)
             writer.flush()
         self.write_run_summary()
         return {k: float(v) for k, v in metrics.items()}
 
     def write_run_summary(self):
-        """A JSON of the final densities, per layer, next to the checkpoints."""
+        """A JSON of the final densities (per layer) and training FLOPs in model_dir."""
+        step = int(self.iteration.numpy())
+        g_flops, d_flops = self.flops.totals(step)
+        dense_g, dense_d = self.flops.dense_totals(step)
         summary = {
-            "iteration": int(self.iteration),
+            "iteration": step,
+            "training_flops": {"G": g_flops, "D": d_flops, "dense_G": dense_g,
+                               "dense_D": dense_d,
+                               "normalized": self.flops.normalized(step),
+                               "convention": "ADAPT paper (spec section 3)"},
             "g_density": float(view.global_density(self.g_layers)),
             "d_density": float(view.global_density(self.d_layers)),
             "g_layer_densities": view.layer_densities(self.g_layers),
