@@ -16,6 +16,7 @@ def register_configurables():
     import ddst_tf.balance.balance_ratio  # noqa: F401
     import ddst_tf.balance.density_controller  # noqa: F401
     import ddst_tf.data.datasets  # noqa: F401
+    import ddst_tf.eval.periodic  # noqa: F401
     import ddst_tf.models.registry  # noqa: F401
     import ddst_tf.sparse.dynamic  # noqa: F401
     import ddst_tf.sparse.initialization  # noqa: F401
