@@ -21,7 +21,12 @@ class GeneratorServer(tf.Module):
 
     def __init__(self, generator, latent_dim, num_classes=0):
         super().__init__(name="generator_server")
-        self.generator = generator
+        # Save the generator's backing tf.Variables and keep the Keras model itself out
+        # of TF's object tracking, as keras.export.ExportArchive does: tracking the
+        # model stores every weight a second time, and without the tf.Variables
+        # TFLite's converter cannot freeze the weights (its graph outputs NaN).
+        self.generator_variables = [v.value for v in generator.variables]
+        self._generate = lambda inputs: generator(inputs, training=False)
         self.latent_dim = int(latent_dim)
         self.num_classes = int(num_classes)
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
@@ -47,7 +52,7 @@ class GeneratorServer(tf.Module):
 
     def _images(self, z, labels):
         inputs = [z, labels] if self.num_classes else z
-        return {"images": self.generator(inputs, training=False)}
+        return {"images": self._generate(inputs)}
 
 
 def export_saved_model(generator, output, latent_dim, num_classes=0, info=None):
