@@ -4,6 +4,8 @@
         --gin_bindings='GANTrainer.num_iterations = 200'
 
 Re-running the same command resumes from the latest checkpoint in model_dir.
+The strategy comes from --strategy/--num_cpu_devices/--tpu when given, else from
+gin (``make_strategy.name = 'mirrored'``), else the default (one device).
 """
 
 import os
@@ -25,15 +27,36 @@ flags.DEFINE_integer("num_cpu_devices", 0,
 flags.DEFINE_string("tpu", "", "TPU name or address for --strategy=tpu.")
 flags.mark_flag_as_required("model_dir")
 
+_STRATEGY_FLAGS = {"strategy": "name", "num_cpu_devices": "num_cpu_devices", "tpu": "tpu"}
+
+
+def strategy_from_flags():
+    """make_strategy with the strategy flags given on the command line (gin fills the rest)."""
+    from ddst_tf.training.strategies import make_strategy
+    return make_strategy(**{arg: FLAGS[flag].value for flag, arg in _STRATEGY_FLAGS.items()
+                            if FLAGS[flag].present})
+
+
+def record_config(model_dir):
+    """Store the parsed config as model_dir/config.gin (atomically), as gin_setup.parse does."""
+    import gin
+    os.makedirs(model_dir, exist_ok=True)
+    path = os.path.join(model_dir, gin_setup.CONFIG_NAME)
+    with open(path + ".tmp", "w") as f:
+        f.write(gin.config_str())
+    os.replace(path + ".tmp", path)
+
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
-    gin_setup.parse(FLAGS.gin_file, FLAGS.gin_bindings, model_dir=FLAGS.model_dir)
-    from ddst_tf.training.strategies import make_strategy
+    gin_setup.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+    from ddst_tf.training.strategies import is_chief
     from ddst_tf.training.trainer import GANTrainer
-    strategy = make_strategy(FLAGS.strategy, FLAGS.num_cpu_devices, FLAGS.tpu)
+    strategy = strategy_from_flags()
+    if is_chief(strategy):
+        record_config(FLAGS.model_dir)
     trainer = GANTrainer(model_dir=FLAGS.model_dir, strategy=strategy)
     metrics = trainer.train()
     logging.info("Finished at iteration %d: %s", int(trainer.iteration.numpy()), metrics)

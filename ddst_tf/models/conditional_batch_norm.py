@@ -15,14 +15,15 @@ from ddst_tf.models.initializers import biggan_embedding_initializer
 
 
 def conditional_batch_norm(x, labels, num_classes, name):
-    """Normalise NHWC ``x`` (no affine), then scale and shift by per-class embeddings.
+    """Normalise NHWC ``x`` (no affine, statistics synchronized over replicas), then scale
+    and shift by per-class embeddings.
 
     Layers: ``<name>_bn``, ``<name>_gain`` and ``<name>_bias`` (Embedding tables
     [num_classes, C]), plus reshape/multiply/add layers.
     """
     channels = x.shape[-1]
     h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, scale=False,
-                                        name=f"{name}_bn")(x)
+                                        synchronized=True, name=f"{name}_bn")(x)
     gain = keras.layers.Embedding(
         num_classes, channels, name=f"{name}_gain",
         embeddings_initializer=biggan_embedding_initializer(mean=1.0))(labels)

@@ -13,8 +13,13 @@ from ddst_tf.models.initializers import layer_initializers
 
 
 def batch_norm(name):
-    """BatchNorm with PyTorch's defaults (momentum 0.1, eps 1e-5); never masked."""
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    """BatchNorm with PyTorch's defaults (momentum 0.1, eps 1e-5); never masked.
+
+    Statistics are synchronized over replicas, so a batch split over N devices is
+    normalised as the global batch (the same as under the default strategy).
+    """
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True,
+                                           name=name)
 
 
 def masked_conv(name, in_channels, filters, kernel_size, weight_init, spectral_norm=False):

@@ -1,10 +1,15 @@
-"""tf.distribute strategies by name, for the command line and gin.
+"""tf.distribute strategies by name, for the command line and gin, and who writes files.
 
 ``default`` (one device), ``mirrored`` (all local GPUs, or ``num_cpu_devices``
 logical CPUs for testing), ``multi_worker`` (workers from ``TF_CONFIG``) and
-``tpu`` (a TPU cluster resolver; the training step uses no host-only ops).
+``tpu`` (a TPU cluster resolver; the replica steps use no host-only ops).
+Under ``multi_worker`` only the chief writes the run's files; the other workers
+write their share of a checkpoint to a temporary directory (TF's rule).
 """
 
+import os
+
+import gin
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -17,12 +22,20 @@ def split_cpu(num_devices):
         cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
 
 
+@gin.configurable
 def make_strategy(name="default", num_cpu_devices=0, tpu=""):
-    """The strategy called ``name``; ``num_cpu_devices`` > 1 splits the CPU (mirrored)."""
+    """The strategy called ``name``; ``num_cpu_devices`` > 1 splits the CPU (mirrored).
+
+    Call it before TensorFlow runs any op (logical devices and collectives are set
+    up once per process).
+    """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; known strategies: {list(STRATEGIES)}")
     if num_cpu_devices < 0:
         raise ValueError(f"num_cpu_devices must be >= 0; got {num_cpu_devices}")
+    if num_cpu_devices > 1 and name != "mirrored":
+        raise ValueError(f"num_cpu_devices={num_cpu_devices} needs --strategy=mirrored; got "
+                         f"strategy {name!r}")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -37,3 +50,23 @@ def make_strategy(name="default", num_cpu_devices=0, tpu=""):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files (checkpoints, summaries, samples, JSON).
+
+    True for every strategy except on the non-chief workers of a multi-worker cluster
+    (the chief is task ``chief``, else ``worker`` 0).
+    """
+    return bool(strategy.extended.should_checkpoint)
+
+
+def write_dir(directory, strategy):
+    """Where this process saves what belongs in ``directory``.
+
+    The chief writes ``directory`` itself; another worker writes the sibling
+    ``<directory>_workertemp_<task id>``, which it deletes after the save.
+    """
+    if is_chief(strategy):
+        return directory
+    return f"{os.path.normpath(directory)}_workertemp_{strategy.cluster_resolver.task_id}"

@@ -6,6 +6,10 @@ configuration change. State that must survive a restart lives in variables
 tracked by the checkpoint: weights, masks, both optimizers (their ``iterations``
 are each network's own step counter) and the iteration counter; the data
 position and the latent draws follow from the iteration counter.
+
+Under a strategy every mask decision is made from replicated state (mirrored
+weights, all-reduced gradients and BR terms, stateless seeds) in cross-replica
+context, so masks agree on all replicas; only the chief writes files.
 """
 
 import json
@@ -29,7 +33,7 @@ from ddst_tf.models import registry
 from ddst_tf.sparse import view
 from ddst_tf.sparse.dynamic import ActivationTracker
 from ddst_tf.sparse.initialization import SparseInit
-from ddst_tf.training import losses
+from ddst_tf.training import losses, strategies
 from ddst_tf.training.checkpointing import TrainingCheckpoint
 from ddst_tf.training.ema import SparseEMA
 from ddst_tf.training.model_info import write_model_info
@@ -116,6 +120,7 @@ class GANTrainer:
         self.num_samples = int(num_samples)
         self.jit_compile = bool(jit_compile)
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.is_chief = strategies.is_chief(self.strategy)
         replicas = self.strategy.num_replicas_in_sync
         for name, value in [("gen_batch_size", self.gen_batch_size),
                             ("disc_batch_size", self.disc_batch_size)]:
@@ -156,6 +161,7 @@ class GANTrainer:
         self.iterator = None
         self.checkpoint = TrainingCheckpoint(
             os.path.join(model_dir, "checkpoints"), max_to_keep=keep_checkpoints,
+            strategy=self.strategy,
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer, iteration=self.iteration,
             g_itop=self.g_itop, d_itop=self.d_itop, balance_ratio=self.balance_ratio,
@@ -308,7 +314,14 @@ class GANTrainer:
         return effective_kernel_gradients(tape, loss, self.d_layers)
 
     def _sum(self, per_replica):
-        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        """All-reduced SUM of each value in a (nested) structure from ``strategy.run``.
+
+        Reduced one tensor at a time: with one local replica (multi-worker) run returns
+        plain tensors, and ``strategy.reduce`` would pack a list of them into one.
+        """
+        return tf.nest.map_structure(
+            lambda value: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None),
+            per_replica)
 
     def _iteration(self, iterator, measure_br, update_g_masks, d_gradients):
         """One iteration in the spec's order: n_critic D steps, G step, BR sample,
@@ -429,20 +442,31 @@ class GANTrainer:
             os.path.normpath(self.model_dir)))
 
     def save_checkpoint(self):
+        """Save the training state (every worker calls this; only the chief keeps it)."""
         return self.checkpoint.save(int(self.iteration.numpy()))
+
+    def _summary_writer(self):
+        if not self.is_chief:
+            return tf.summary.create_noop_writer()
+        return tf.summary.create_file_writer(os.path.join(self.model_dir, "summaries"))
 
     # ------------------------------------------------------------------- loop
 
     def train(self):
-        """Run (or resume) training to num_iterations; returns the last metrics."""
+        """Run (or resume) training to num_iterations; returns the last metrics.
+
+        Every worker runs the same loop (steps, mask decisions, checkpoint saves);
+        summaries, samples, configs, evaluations and the run summary come from the chief.
+        """
         os.makedirs(self.model_dir, exist_ok=True)
         self.restore_or_initialize()
-        writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "summaries"))
+        writer = self._summary_writer()
         step = int(self.iteration.numpy())
         metrics, tick, tick_step = {}, time.perf_counter(), step
         with writer.as_default():
-            self.write_config()
-            self.write_hparams()
+            if self.is_chief:
+                self.write_config()
+                self.write_hparams()
             while step < self.num_iterations:
                 step += 1
                 measure_br = step % self.balance_ratio.br_freq == 0
@@ -465,14 +489,16 @@ class GANTrainer:
                                  step, self.num_iterations, (step - tick_step) / (now - tick),
                                  float(metrics["d_loss"]), float(metrics["g_loss"]))
                     tick, tick_step = now, step
-                if step % self.sample_every == 0 or step == self.num_iterations:
+                if self.is_chief and (step % self.sample_every == 0
+                                      or step == self.num_iterations):
                     self.write_samples(step)
                 if step % self.checkpoint_every == 0 or step == self.num_iterations:
                     self.save_checkpoint()
-                    if self.evaluator is not None:
+                    if self.is_chief and self.evaluator is not None:
                         self.evaluator.maybe_evaluate(self, step)
             writer.flush()
-        self.write_run_summary()
+        if self.is_chief:
+            self.write_run_summary()
         return {k: float(v) for k, v in metrics.items()}
 
     def write_run_summary(self):
