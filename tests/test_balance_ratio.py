@@ -1,9 +1,6 @@
 """Balance ratio: known answers, ring-buffer window, tiny denominators, graph mode, checkpoints."""
 
-import json
 import math
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -13,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ddst_tf.balance.balance_ratio import BalanceRatio, balance_ratio_sample, check_br_config
+from two_replicas import run_on_two_cpu_replicas
 
 
 def _window(size):
@@ -165,14 +163,9 @@ def test_check_br_config_follows_the_official_assertion():
 
 
 _MIRRORED_SCRIPT = textwrap.dedent("""
-    import json, os
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from ddst_tf.balance.balance_ratio import BalanceRatio
 
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         br = BalanceRatio(da_iters=20, br_freq=10)
 
@@ -194,9 +187,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 
 
 def test_record_in_replica_context_keeps_replicas_identical():
-    result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True,
-                            text=True, timeout=300, check=True)
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     # Global g_pre per record: 0.5, 1.5, 2.5; the third overwrites the first (window 2).
     expected = [[3.5, 2.5, 6.5], [2.5, 1.5, 5.5]]
     assert out["samples"] == [expected, expected] and out["count"] == [3, 3]

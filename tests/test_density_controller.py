@@ -1,9 +1,6 @@
 """Density controller: pure decisions, golden grow/prune/DST, invariants, checkpoints."""
 
-import json
 import math
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -16,6 +13,7 @@ from ddst_tf.balance.density_controller import (MODE_DEFAULTS, Decision, Density
                                                 target_nnz)
 from ddst_tf.layers.masked import MaskedConv2D, MaskedDense
 from ddst_tf.sparse import view
+from two_replicas import run_on_two_cpu_replicas
 
 HIGH, INSIDE, LOW = 0.6, 0.5, 0.4  # BR values for the default bounds (0.45, 0.55)
 
@@ -313,16 +311,11 @@ def test_checkpoint_restores_the_controller_state(tmp_path):
 
 
 _MIRRORED_SCRIPT = textwrap.dedent("""
-    import json, os
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np, tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from ddst_tf.balance.density_controller import DensityController
     from ddst_tf.layers.masked import MaskedDense
     from ddst_tf.sparse import view
 
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         controller = DensityController(mode="relaxed", initial_density=0.5,
                                        num_iterations=10000, update_every=1000)
@@ -343,9 +336,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 
 
 def test_cross_replica_step_sets_every_replica_and_refuses_replica_context():
-    result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True,
-                            text=True, timeout=300, check=True)
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     # 0.5 -> 0.55 of 20: one weight grown, the zero position with the largest gradient (18).
     expected = (np.arange(20) % 2).astype(np.float32)
     expected[18] = 1

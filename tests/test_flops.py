@@ -1,8 +1,5 @@
 """FLOPs counting rules, training multipliers, the piecewise accountant and tools/flops.py."""
 
-import importlib.util
-import pathlib
-
 import gin
 import keras
 import numpy as np
@@ -13,18 +10,10 @@ from ddst_tf.flops.accountant import FlopsAccountant
 from ddst_tf.flops.counting import LayerFlops, forward_flops, iteration_flops, layer_flops
 from ddst_tf.layers.masked import MaskedConv2D, MaskedConv2DTranspose, MaskedDense
 from ddst_tf.models import registry
+from tool_modules import TOOLS, load_tool
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("flops_tool", REPO / "tools" / "flops.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool("flops")
+REPO = TOOLS.parent
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,5 @@
 """Prune-and-regrow: hand-computed masks, tie-breaking, invariants, layers, tf.function."""
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -15,6 +12,7 @@ from hypothesis import strategies as st
 from ddst_tf.layers.masked import MaskedDense, effective_kernel_gradients, watch_masks
 from ddst_tf.sparse import mask_update, scores
 from ddst_tf.sparse.view import set_masks
+from two_replicas import run_on_two_cpu_replicas
 
 # Two layers, flattened positions 0-5 (A, row-major) and 6-11 (B).
 MASK_A = np.array([[1, 1, 0], [1, 0, 1]], np.float32)
@@ -350,16 +348,11 @@ def test_reset_optimizer_slots_zeroes_moments_of_grown_positions_only():
 
 
 _MIRRORED_SCRIPT = textwrap.dedent("""
-    import json, os
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import keras, numpy as np, tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from ddst_tf.layers.masked import MaskedDense, effective_kernel_gradients, watch_masks
     from ddst_tf.sparse import mask_update, scores
     from ddst_tf.sparse.view import set_masks
 
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((3,)), MaskedDense(6, name="a"),
@@ -389,9 +382,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 
 
 def test_cross_replica_update_sets_every_replica_like_one_device():
-    result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True,
-                            text=True, timeout=300, check=True)
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     before = out["before"]
     states = [scores.LayerState(np.array(k, np.float32), np.array(m, np.float32),
                                 seed=scores.layer_seed(5, 1, 3, i))

@@ -10,7 +10,7 @@ import tensorflow as tf
 from ddst_tf.layers.masked import MASKED_LAYER_TYPES
 from ddst_tf.models import registry
 from ddst_tf.models.conditional_batch_norm import conditional_batch_norm
-from ddst_tf.models.spectral_norm import SpectralNormDense, SpectralNormEmbedding
+from ddst_tf.layers.spectral_norm import SpectralNormDense, SpectralNormEmbedding
 from ddst_tf.sparse import view
 
 TINY = {

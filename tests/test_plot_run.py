@@ -1,6 +1,5 @@
 """tools/plot_run.py: event and CSV reading on hand-written files, bounds, PNG output, missing data."""
 
-import importlib.util
 import os
 import pathlib
 import subprocess
@@ -12,19 +11,11 @@ import tensorflow as tf
 from PIL import Image
 
 from ddst_tf.eval import evaluate
+from tool_modules import load_tool
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "plot_run.py"
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("plot_run_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool("plot_run")
 
 BR = {10: 0.40, 20: 0.52, 30: 0.61}
 G_DENSITY = {10: 0.1, 20: 0.1, 30: 0.1}

@@ -1,13 +1,13 @@
 """Every paper recipe in gin_configs/ parses and sets what its name says (no training)."""
 
 import glob
-import importlib.util
 import os
 
 import gin
 import pytest
 
 from ddst_tf.models import registry
+from tool_modules import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILIES = {  # family: (model, n_critic, gen batch, disc batch, iterations)
@@ -18,17 +18,7 @@ FAMILIES = {  # family: (model, n_critic, gen batch, disc batch, iterations)
 }
 METHODS = ["dense", "static_balance", "static_strong", "sdst_balance_set", "sdst_balance_rigl",
            "sdst_strong_set", "sdst_strong_rigl", "dda", "adapt_relax", "adapt_strict"]
-
-
-def _flops_tool():
-    spec = importlib.util.spec_from_file_location("flops_tool",
-                                                  os.path.join(ROOT, "tools", "flops.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FLOPS = _flops_tool()
+FLOPS = load_tool("flops")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import keras
 
 from ddst_tf.export.strip import strip
 from ddst_tf.layers import masked  # noqa: F401  (registers the masked layers)
-from ddst_tf.models import spectral_norm  # noqa: F401  (registers the SN layers)
+from ddst_tf.layers import spectral_norm  # noqa: F401  (registers the SN layers)
 
 SUFFIX = ".keras"
 

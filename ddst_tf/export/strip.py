@@ -10,7 +10,7 @@ Like tfmot's ``strip_pruning``, this clones the functional graph.
 import keras
 
 from ddst_tf.layers.masked import MaskedConv2D, MaskedConv2DTranspose, MaskedDense
-from ddst_tf.models.spectral_norm import SpectralNormDense, SpectralNormEmbedding
+from ddst_tf.layers.spectral_norm import SpectralNormDense, SpectralNormEmbedding
 
 # Layer types with a folded weight -> the plain Keras class that replaces them.
 PLAIN_COUNTERPARTS = (

@@ -22,6 +22,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from ddst_tf.layers.spectral_norm import add_sn_vector, spectral_sigma
+from ddst_tf.layers.weight_saving import SaveAllWeights
+
 
 @tf.custom_gradient
 def _mask_product(kernel, mask):
@@ -46,7 +49,7 @@ class _MaskConstraint:
         return kernel * ops.cast(self.mask, kernel.dtype)
 
 
-class MaskedKernelMixin:
+class MaskedKernelMixin(SaveAllWeights):
     """Mask, optional spectral norm and effective-kernel logic shared by the layers.
 
     Subclasses call ``_init_masking`` in ``__init__`` and ``_build_masking`` at
@@ -77,14 +80,7 @@ class MaskedKernelMixin:
         )
         kernel.constraint = _MaskConstraint(self.mask, self.kernel_constraint)
         if self.spectral_norm:
-            out_units = kernel.shape[self._output_axis]
-            self.sn_u = self.add_weight(
-                name="sn_u",
-                shape=(out_units,),
-                initializer=keras.initializers.RandomNormal(stddev=1.0),
-                trainable=False,
-                aggregation="only_first_replica",
-            )
+            self.sn_u = add_sn_vector(self, kernel.shape[self._output_axis])
 
     def masked_kernel(self):
         """kernel * mask, before spectral normalisation."""
@@ -98,33 +94,12 @@ class MaskedKernelMixin:
         w = self.masked_kernel()
         if not self.spectral_norm:
             return w
-        return w / self._spectral_norm_sigma(w, training)
-
-    def _spectral_norm_sigma(self, w, training):
-        """One power iteration (persisted when training); returns sigma(w)."""
-        axis = self._output_axis % len(w.shape)
-        perm = [axis] + [i for i in range(len(w.shape)) if i != axis]
-        w_mat = tf.reshape(tf.transpose(w, perm), (w.shape[axis], -1))
-        w_sg = tf.stop_gradient(w_mat)
-        u = tf.convert_to_tensor(self.sn_u)
-        v = tf.math.l2_normalize(tf.linalg.matvec(w_sg, u, transpose_a=True),
-                                 epsilon=self.sn_epsilon)
-        u = tf.math.l2_normalize(tf.linalg.matvec(w_sg, v), epsilon=self.sn_epsilon)
-        if training:
-            self.sn_u.assign(u)
-        return tf.tensordot(u, tf.linalg.matvec(w_mat, v), axes=1)
+        return w / spectral_sigma(w, self.sn_u, self._output_axis, self.sn_epsilon, training)
 
     def apply_mask(self):
         """Zero the kernel where the mask is zero (after masks are set by hand)."""
         kernel = self.kernel_variable
         kernel.assign(kernel * tf.cast(self.mask, kernel.dtype))
-
-    def save_own_variables(self, store):
-        """Save every weight (Keras' Dense/Conv save only kernel and bias)."""
-        keras.layers.Layer.save_own_variables(self, store)
-
-    def load_own_variables(self, store):
-        keras.layers.Layer.load_own_variables(self, store)
 
     def _masking_config(self):
         return {"spectral_norm": self.spectral_norm, "sn_epsilon": self.sn_epsilon}

@@ -24,7 +24,7 @@ from ddst_tf.models.arguments import require_conditional, resnet_image_shape
 from ddst_tf.models.initializers import biggan_embedding_initializer, layer_initializers
 from ddst_tf.models.network import gan_network
 from ddst_tf.models.resnet import resnet_discriminator_features, resnet_generator
-from ddst_tf.models.spectral_norm import SpectralNormDense, SpectralNormEmbedding
+from ddst_tf.layers.spectral_norm import SpectralNormDense, SpectralNormEmbedding
 
 _INIT = "biggan_normal"
 

@@ -1,14 +1,16 @@
-"""Never-masked Dense and Embedding layers with spectral normalisation (BigGAN D head).
+"""Spectral normalisation: the power iteration, and never-masked SN Dense/Embedding layers.
 
-The ADAPT reference leaves BigGAN-32 D's ``classifier`` linear and its SN class
-embedding dense, but both carry ``torch.nn.utils.spectral_norm``. These layers do
-the same power iteration as the masked layers (one step per call, the vector
-``sn_u`` persisted only in training), on a kernel without a mask.
+``spectral_sigma`` is shared with the masked layers (one power-iteration step per
+call, the vector ``sn_u`` persisted only in training). The layers serve the
+BigGAN-32 D head: the ADAPT reference leaves D's ``classifier`` linear and its SN
+class embedding dense, but both carry ``torch.nn.utils.spectral_norm``.
 """
 
 import keras
 import tensorflow as tf
 from keras import ops
+
+from ddst_tf.layers.weight_saving import SaveAllWeights
 
 
 def spectral_sigma(w, u_variable, output_axis, epsilon, training):
@@ -29,14 +31,15 @@ def spectral_sigma(w, u_variable, output_axis, epsilon, training):
     return tf.tensordot(u, tf.linalg.matvec(w_mat, v), axes=1)
 
 
-def _add_sn_vector(layer, length):
+def add_sn_vector(layer, length):
+    """The persistent power-iteration vector ``sn_u`` of ``layer`` (one entry per output)."""
     return layer.add_weight(
         name="sn_u", shape=(length,), trainable=False, aggregation="only_first_replica",
         initializer=keras.initializers.RandomNormal(stddev=1.0))
 
 
 @keras.saving.register_keras_serializable(package="ddst_tf")
-class SpectralNormDense(keras.layers.Dense):
+class SpectralNormDense(SaveAllWeights, keras.layers.Dense):
     """``keras.layers.Dense`` whose kernel is divided by its spectral norm (never masked)."""
 
     def __init__(self, units, sn_epsilon=1e-12, **kwargs):
@@ -45,7 +48,7 @@ class SpectralNormDense(keras.layers.Dense):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.sn_u = _add_sn_vector(self, self.units)
+        self.sn_u = add_sn_vector(self, self.units)
 
     def effective_kernel(self, training=False):
         """kernel / sigma(kernel), the kernel the forward pass uses."""
@@ -60,19 +63,12 @@ class SpectralNormDense(keras.layers.Dense):
             outputs = self.activation(outputs)
         return outputs
 
-    def save_own_variables(self, store):
-        """Save every weight (Keras' Dense saves only kernel and bias)."""
-        keras.layers.Layer.save_own_variables(self, store)
-
-    def load_own_variables(self, store):
-        keras.layers.Layer.load_own_variables(self, store)
-
     def get_config(self):
         return {**super().get_config(), "sn_epsilon": self.sn_epsilon}
 
 
 @keras.saving.register_keras_serializable(package="ddst_tf")
-class SpectralNormEmbedding(keras.layers.Embedding):
+class SpectralNormEmbedding(SaveAllWeights, keras.layers.Embedding):
     """``keras.layers.Embedding`` whose table is divided by its spectral norm.
 
     The table is (input_dim, output_dim), like torch's nn.Embedding weight, and
@@ -85,7 +81,7 @@ class SpectralNormEmbedding(keras.layers.Embedding):
 
     def build(self, input_shape=None):
         super().build(input_shape)
-        self.sn_u = _add_sn_vector(self, self.input_dim)
+        self.sn_u = add_sn_vector(self, self.input_dim)
 
     def effective_embeddings(self, training=False):
         """embeddings / sigma(embeddings), the table the forward pass uses."""
@@ -99,13 +95,6 @@ class SpectralNormEmbedding(keras.layers.Embedding):
 
     def compute_output_spec(self, inputs, training=False):
         return super().compute_output_spec(inputs)
-
-    def save_own_variables(self, store):
-        """Save every weight (Keras' Embedding saves only the table)."""
-        keras.layers.Layer.save_own_variables(self, store)
-
-    def load_own_variables(self, store):
-        keras.layers.Layer.load_own_variables(self, store)
 
     def get_config(self):
         return {**super().get_config(), "sn_epsilon": self.sn_epsilon}
