@@ -3,9 +3,14 @@
     ddst-train --gin_file=gin_configs/quickstart.gin --model_dir=runs/quickstart \
         --gin_bindings='GANTrainer.num_iterations = 200'
 
-Re-running the same command resumes from the latest checkpoint in model_dir.
+Re-running the same command resumes from the latest checkpoint in model_dir; a run
+killed at any moment and resumed ends exactly like an uninterrupted one (with the
+default --deterministic). Resuming with a different config is refused with a diff
+of the bindings (run-length and logging bindings may change; see
+gin_setup.RESUMABLE_BINDINGS) unless --allow_config_change is given.
 The strategy comes from --strategy/--num_cpu_devices/--tpu when given, else from
 gin (``make_strategy.name = 'mirrored'``), else the default (one device).
+A non-finite loss or state exits non-zero with the iteration and the quantity.
 """
 
 import os
@@ -25,6 +30,13 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker",
 flags.DEFINE_integer("num_cpu_devices", 0,
                      "With --strategy=mirrored: split the CPU into this many logical devices.")
 flags.DEFINE_string("tpu", "", "TPU name or address for --strategy=tpu.")
+flags.DEFINE_boolean("deterministic", True,
+                     "Enable TF op determinism (tf.config.experimental.enable_op_determinism), "
+                     "so a resumed run matches an uninterrupted one bit for bit; "
+                     "--nodeterministic trades that for speed on GPU.")
+flags.DEFINE_boolean("allow_config_change", False,
+                     "Resume even if the config differs from model_dir/config.gin in bindings "
+                     "other than run length and logging.")
 flags.mark_flag_as_required("model_dir")
 
 _STRATEGY_FLAGS = {"strategy": "name", "num_cpu_devices": "num_cpu_devices", "tpu": "tpu"}
@@ -37,14 +49,19 @@ def strategy_from_flags():
                             if FLAGS[flag].present})
 
 
-def record_config(model_dir):
-    """Store the parsed config as model_dir/config.gin (atomically), as gin_setup.parse does."""
+def has_checkpoint(model_dir):
+    """Whether model_dir holds a checkpoint state file (a run to resume)."""
+    return os.path.isfile(os.path.join(model_dir, "checkpoints", "checkpoint"))
+
+
+def check_config(model_dir, allow_change):
+    """Refuse (or, allowed, log) a config that differs from the stored one of a run to resume."""
     import gin
-    os.makedirs(model_dir, exist_ok=True)
-    path = os.path.join(model_dir, gin_setup.CONFIG_NAME)
-    with open(path + ".tmp", "w") as f:
-        f.write(gin.config_str())
-    os.replace(path + ".tmp", path)
+    if not has_checkpoint(model_dir):
+        return
+    changes = gin_setup.check_resumable_config(model_dir, gin.config_str(), allow_change)
+    for name, old, new in changes:
+        logging.warning("Resuming with %s changed: %s -> %s", name, old, new)
 
 
 def main(argv):
@@ -52,13 +69,25 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
     gin_setup.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+    try:
+        check_config(FLAGS.model_dir, FLAGS.allow_config_change)
+    except gin_setup.ConfigMismatchError as error:
+        raise SystemExit(f"ddst-train: {error}") from None
+    import tensorflow as tf
+
+    from ddst_tf.training.nan_guard import NonFiniteError
     from ddst_tf.training.strategies import is_chief
     from ddst_tf.training.trainer import GANTrainer
     strategy = strategy_from_flags()
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
     if is_chief(strategy):
-        record_config(FLAGS.model_dir)
+        gin_setup.record_config(FLAGS.model_dir)
     trainer = GANTrainer(model_dir=FLAGS.model_dir, strategy=strategy)
-    metrics = trainer.train()
+    try:
+        metrics = trainer.train()
+    except NonFiniteError as error:
+        raise SystemExit(f"ddst-train: {error}") from None
     logging.info("Finished at iteration %d: %s", int(trainer.iteration.numpy()), metrics)
 
 

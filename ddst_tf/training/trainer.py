@@ -4,15 +4,21 @@ Everything (models, optimizers, counters, random generator) is created inside
 the strategy's scope, so moving from one device to Mirrored or MultiWorker is a
 configuration change. State that must survive a restart lives in variables
 tracked by the checkpoint: weights, masks, both optimizers (their ``iterations``
-are each network's own step counter) and the iteration counter; the data
-position and the latent draws follow from the iteration counter.
+are each network's own step counter), the iteration counter and the NaN-skip
+counter; the data position and the latent draws follow from them. Initial
+weights come from ``seed``, so a run killed and resumed ends exactly like an
+uninterrupted one (given deterministic ops, see ``ddst-train --deterministic``).
+
+Non-finite losses, BR samples or state stop the run or roll it back to the last
+good checkpoint (``nan_policy``, see ``nan_guard``); no checkpoint ever holds
+non-finite state.
 
 Under a strategy every mask decision is made from replicated state (mirrored
 weights, all-reduced gradients and BR terms, stateless seeds) in cross-replica
 context, so masks agree on all replicas; only the chief writes files.
 """
 
-import json
+import glob
 import os
 import time
 
@@ -33,15 +39,19 @@ from ddst_tf.models import registry
 from ddst_tf.sparse import view
 from ddst_tf.sparse.dynamic import ActivationTracker
 from ddst_tf.sparse.initialization import SparseInit
-from ddst_tf.training import losses, strategies
+from ddst_tf.training import atomic_write, losses, nan_guard, strategies
 from ddst_tf.training.checkpointing import TrainingCheckpoint
 from ddst_tf.training.ema import SparseEMA
+from ddst_tf.training.invariants import check_invariants
 from ddst_tf.training.model_info import write_model_info
 from ddst_tf.training.samples import image_grid, save_png
 
 
 # Latent draws per iteration are numbered 0..n_critic+2 inside this stride.
 _DRAWS_PER_ITERATION = 1024
+# Each NaN skip moves the latent seed by this much, so a rolled-back run draws new latents.
+_NAN_SKIP_SEED_STRIDE = 2 ** 32
+SAMPLE_PATTERN = "iter_*.png"
 
 
 def _check_density(name, value):
@@ -81,7 +91,11 @@ class GANTrainer:
                  sample_every=1000,
                  checkpoint_every=1000,
                  keep_checkpoints=3,
+                 keep_samples=20,
                  num_samples=64,
+                 nan_policy="stop",
+                 max_nan_skips=3,
+                 check_invariants_every=0,
                  jit_compile=False,
                  strategy=None):
         if not 1 <= n_critic < _DRAWS_PER_ITERATION - 2:
@@ -93,9 +107,14 @@ class GANTrainer:
                             ("disc_batch_size", disc_batch_size),
                             ("log_every", log_every), ("summary_every", summary_every),
                             ("sample_every", sample_every),
-                            ("checkpoint_every", checkpoint_every)]:
+                            ("checkpoint_every", checkpoint_every),
+                            ("keep_samples", keep_samples)]:
             if int(value) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if int(check_invariants_every) < 0:
+            raise ValueError(f"check_invariants_every must be >= 0 (0 = off); got "
+                             f"{check_invariants_every!r}")
+        self.nan_policy, self.max_nan_skips = nan_guard.check_policy(nan_policy, max_nan_skips)
         if len(densities) != 2:
             raise ValueError(f"densities must be (d_G, d_D); got {densities!r}")
         if optimizer_gradients not in ("dense", "masked"):
@@ -117,6 +136,8 @@ class GANTrainer:
         self.seed = int(seed)
         self.log_every, self.summary_every = int(log_every), int(summary_every)
         self.sample_every, self.checkpoint_every = int(sample_every), int(checkpoint_every)
+        self.keep_samples = int(keep_samples)
+        self.check_invariants_every = int(check_invariants_every)
         self.num_samples = int(num_samples)
         self.jit_compile = bool(jit_compile)
         self.strategy = strategy or tf.distribute.get_strategy()
@@ -130,6 +151,7 @@ class GANTrainer:
 
         self.model_name = model
         self.data = datasets.load(dataset)
+        keras.utils.set_random_seed(self.seed)
         with self.strategy.scope():
             self.G, self.D = registry.build_gan(
                 model, image_shape=self.data.image_shape, num_classes=self.data.num_classes
@@ -147,6 +169,7 @@ class GANTrainer:
             self.d_optimizer.build(self.D.trainable_variables)
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration",
                                          trainable=False)
+            self.nan_skips = tf.Variable(0, dtype=tf.int64, name="nan_skips", trainable=False)
             self.g_layers = view.masked_layers(self.G)
             self.d_layers = view.masked_layers(self.D)
             self.g_itop = ActivationTracker(self.g_layers, name="g_itop")
@@ -159,11 +182,12 @@ class GANTrainer:
         self._d_sources = self._gradient_sources(self.D, self.d_layers)
         self.ema = SparseEMA(self.G, self.G_ema, ema_decay)
         self.iterator = None
+        self._tick = (time.perf_counter(), 0)
         self.checkpoint = TrainingCheckpoint(
             os.path.join(model_dir, "checkpoints"), max_to_keep=keep_checkpoints,
             strategy=self.strategy,
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer, iteration=self.iteration,
+            d_optimizer=self.d_optimizer, iteration=self.iteration, nan_skips=self.nan_skips,
             g_itop=self.g_itop, d_itop=self.d_itop, balance_ratio=self.balance_ratio,
             flops=self.flops,
             **({"d_controller": d_controller} if d_controller is not None else {}))
@@ -200,7 +224,11 @@ class GANTrainer:
         return iter(dataset)
 
     def restore_or_initialize(self):
-        """Resume from model_dir's latest checkpoint, or start a fresh run."""
+        """Resume from model_dir's latest checkpoint, or start a fresh run.
+
+        A fresh run under ``nan_policy='skip'`` saves its initial state (ckpt-0), the
+        state a NaN before the first periodic checkpoint rolls back to.
+        """
         path = self.checkpoint.restore_latest()
         self.iterator = self.make_iterator()
         if path is None:
@@ -208,6 +236,8 @@ class GANTrainer:
             logging.info("Fresh run in %s: d_G=%.4f d_D=%.4f", self.model_dir,
                          float(view.global_density(self.g_layers)),
                          float(view.global_density(self.d_layers)))
+            if self.nan_policy == "skip":
+                self.save_checkpoint()
         else:
             logging.info("Resumed from %s at iteration %d", path, int(self.iteration.numpy()))
         return path
@@ -226,12 +256,13 @@ class GANTrainer:
         Latents (and fake labels) are a stateless function of (seed, iteration,
         draw), drawn for the whole global batch and sliced by replica id: the
         concatenation over replicas equals the single-device draw, and a resumed
-        run replays exactly the same numbers.
+        run replays exactly the same numbers. Each NaN skip shifts the seed.
         """
         replicas = self.strategy.num_replicas_in_sync
         batch = global_batch // replicas
         replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        seed = tf.stack([tf.constant(self.seed, tf.int64),
+        seed = tf.stack([tf.constant(self.seed, tf.int64)
+                         + tf.cast(self.nan_skips, tf.int64) * _NAN_SKIP_SEED_STRIDE,
                          tf.cast(self.iteration, tf.int64) * _DRAWS_PER_ITERATION + draw])
         start = tf.cast(replica, tf.int32) * batch
         z = tf.random.stateless_normal([global_batch, self.latent_dim], seed=seed)
@@ -363,9 +394,14 @@ class GANTrainer:
         return model(inputs, training=False).numpy()
 
     def write_samples(self, step):
+        """The EMA sample grid as samples/iter_<step>.png and latest.png; keeps the newest
+        ``keep_samples`` iteration grids."""
         grid = image_grid(self.generate_samples())
-        save_png(os.path.join(self.model_dir, "samples", f"iter_{step:07d}.png"), grid)
-        save_png(os.path.join(self.model_dir, "samples", "latest.png"), grid)
+        folder = os.path.join(self.model_dir, "samples")
+        save_png(os.path.join(folder, f"iter_{step:07d}.png"), grid)
+        save_png(os.path.join(folder, "latest.png"), grid)
+        for old in sorted(glob.glob(os.path.join(folder, SAMPLE_PATTERN)))[:-self.keep_samples]:
+            os.remove(old)
         tf.summary.image("samples/ema", grid[None], step=step)
 
     def write_summaries(self, step, losses):
@@ -422,8 +458,8 @@ class GANTrainer:
         """The parameters gin used (operative_config.gin) and how to rebuild G (model.json)."""
         write_model_info(self.model_dir, self.model_name, self.data.image_shape,
                          self.num_classes, self.latent_dim)
-        with open(os.path.join(self.model_dir, "operative_config.gin"), "w") as f:
-            f.write(gin.operative_config_str())
+        atomic_write.write_text(os.path.join(self.model_dir, "operative_config.gin"),
+                                gin.operative_config_str())
 
     def hparams(self):
         """The run's settings of note, for TensorBoard's hparams dashboard."""
@@ -441,9 +477,23 @@ class GANTrainer:
         hparams_api.hparams(self.hparams(), trial_id=os.path.basename(
             os.path.normpath(self.model_dir)))
 
+    def state_variables(self):
+        """Every checkpointed floating-point variable (what the NaN guard checks before saving)."""
+        variables = (self.G.weights + self.D.weights + self.G_ema.weights
+                     + self.g_optimizer.variables + self.d_optimizer.variables
+                     + list(self.balance_ratio.variables) + list(self.flops.variables))
+        if self.d_controller is not None:
+            variables += list(self.d_controller.variables)
+        return variables
+
     def save_checkpoint(self):
-        """Save the training state (every worker calls this; only the chief keeps it)."""
-        return self.checkpoint.save(int(self.iteration.numpy()))
+        """Save the training state (every worker calls this; only the chief keeps it).
+
+        Raises ``NonFiniteError`` instead of saving state that holds a NaN or Inf.
+        """
+        step = int(self.iteration.numpy())
+        nan_guard.check_variables(step, self.state_variables())
+        return self.checkpoint.save(step)
 
     def _summary_writer(self):
         if not self.is_chief:
@@ -455,51 +505,99 @@ class GANTrainer:
     def train(self):
         """Run (or resume) training to num_iterations; returns the last metrics.
 
-        Every worker runs the same loop (steps, mask decisions, checkpoint saves);
-        summaries, samples, configs, evaluations and the run summary come from the chief.
+        Every worker runs the same loop (steps, mask decisions, NaN checks, checkpoint
+        saves); summaries, samples, configs, evaluations and the run summary come from the
+        chief. A non-finite loss, BR sample or state raises ``NonFiniteError`` under
+        ``nan_policy='stop'`` and rolls back to the last good checkpoint under ``'skip'``.
         """
         os.makedirs(self.model_dir, exist_ok=True)
         self.restore_or_initialize()
         writer = self._summary_writer()
         step = int(self.iteration.numpy())
-        metrics, tick, tick_step = {}, time.perf_counter(), step
+        metrics, self._tick = {}, (time.perf_counter(), step)
         with writer.as_default():
             if self.is_chief:
                 self.write_config()
                 self.write_hparams()
             while step < self.num_iterations:
-                step += 1
-                measure_br = step % self.balance_ratio.br_freq == 0
-                update_g = self.g_dst is not None and self.g_dst.should_update(step)
-                decide_d = (self.d_controller is not None
-                            and self.d_controller.is_check_iteration(step))
-                out = self._iteration_fn(self.iterator, measure_br, update_g, decide_d)
-                metrics = {"d_loss": out["d_loss"], "g_loss": out["g_loss"]}
-                if measure_br:
-                    self.write_br_summaries(step, out["br_sample"])
-                if update_g:
-                    self.write_g_mask_event(step, out["g_turnover"])
-                if decide_d:
-                    self.density_decision(step, out.get("d_gradients"))
-                if step % self.summary_every == 0 or step == self.num_iterations:
-                    self.write_summaries(step, metrics)
-                if step % self.log_every == 0 or step == self.num_iterations:
-                    now = time.perf_counter()
-                    logging.info("iteration %d/%d  %.2f it/s  d_loss %.4f  g_loss %.4f",
-                                 step, self.num_iterations, (step - tick_step) / (now - tick),
-                                 float(metrics["d_loss"]), float(metrics["g_loss"]))
-                    tick, tick_step = now, step
-                if self.is_chief and (step % self.sample_every == 0
-                                      or step == self.num_iterations):
-                    self.write_samples(step)
-                if step % self.checkpoint_every == 0 or step == self.num_iterations:
-                    self.save_checkpoint()
-                    if self.is_chief and self.evaluator is not None:
-                        self.evaluator.maybe_evaluate(self, step)
+                try:
+                    metrics = self.train_iteration(step + 1)
+                    step += 1
+                except nan_guard.NonFiniteError as error:
+                    step = self.handle_non_finite(error)
             writer.flush()
         if self.is_chief:
             self.write_run_summary()
         return {k: float(v) for k, v in metrics.items()}
+
+    def train_iteration(self, step):
+        """Iteration ``step`` (1-based) with its host-side work: NaN check, mask events,
+        summaries, logs, samples, invariant checks, checkpoint and evaluation."""
+        measure_br = step % self.balance_ratio.br_freq == 0
+        update_g = self.g_dst is not None and self.g_dst.should_update(step)
+        decide_d = self.d_controller is not None and self.d_controller.is_check_iteration(step)
+        out = self._iteration_fn(self.iterator, measure_br, update_g, decide_d)
+        nan_guard.check_outputs(step, out)
+        metrics = {"d_loss": out["d_loss"], "g_loss": out["g_loss"]}
+        if measure_br:
+            self.write_br_summaries(step, out["br_sample"])
+        if update_g:
+            self.write_g_mask_event(step, out["g_turnover"])
+        if decide_d:
+            self.density_decision(step, out.get("d_gradients"))
+        last = step == self.num_iterations
+        if step % self.summary_every == 0 or last:
+            self.write_summaries(step, metrics)
+        if step % self.log_every == 0 or last:
+            self.log_progress(step, metrics)
+        if self.is_chief and (step % self.sample_every == 0 or last):
+            self.write_samples(step)
+        if self.check_invariants_every and step % self.check_invariants_every == 0:
+            check_invariants(self)
+        if step % self.checkpoint_every == 0 or last:
+            self.save_checkpoint()
+            if self.is_chief and self.evaluator is not None:
+                self.evaluator.maybe_evaluate(self, step)
+        return metrics
+
+    def log_progress(self, step, metrics):
+        tick, tick_step = self._tick
+        now = time.perf_counter()
+        logging.info("iteration %d/%d  %.2f it/s  d_loss %.4f  g_loss %.4f", step,
+                     self.num_iterations, (step - tick_step) / max(now - tick, 1e-9),
+                     float(metrics["d_loss"]), float(metrics["g_loss"]))
+        self._tick = (now, step)
+
+    def handle_non_finite(self, error):
+        """Apply ``nan_policy`` to a non-finite event; returns the iteration to go on from.
+
+        ``stop`` (or ``skip`` with ``max_nan_skips`` used up) re-raises with the last good
+        checkpoint named; ``skip`` restores that checkpoint, counts the skip (which also
+        moves the latent seed) and rebuilds the input iterator at the restored position.
+        """
+        latest = self.checkpoint.latest
+        kept = (f"The last good checkpoint {latest} is kept." if latest else
+                "No checkpoint was written yet.")
+        skips = int(self.nan_skips.numpy())
+        if self.nan_policy == "stop":
+            raise nan_guard.NonFiniteError(
+                error.iteration, error.quantities,
+                f"Stopped (nan_policy='stop'). {kept} Lower the learning rates, check the "
+                f"data, or set GANTrainer.nan_policy = 'skip' to roll back and draw new "
+                f"latents.") from error
+        if skips >= self.max_nan_skips:
+            raise nan_guard.NonFiniteError(
+                error.iteration, error.quantities,
+                f"Stopped ({skips} skips already, max_nan_skips={self.max_nan_skips}). {kept} "
+                f"Lower the learning rates or check the data.") from error
+        self.checkpoint.restore_latest()
+        self.nan_skips.assign(skips + 1)
+        self.iterator = self.make_iterator()
+        step = int(self.iteration.numpy())
+        logging.warning("%s. Skip %d of %d: rolled back to %s (iteration %d) with new latents.",
+                        error, skips + 1, self.max_nan_skips, latest, step)
+        tf.summary.scalar("nan_guard/skips", skips + 1, step=error.iteration)
+        return step
 
     def write_run_summary(self):
         """A JSON of the final densities (per layer) and training FLOPs in model_dir."""
@@ -517,6 +615,5 @@ class GANTrainer:
             "g_layer_densities": view.layer_densities(self.g_layers),
             "d_layer_densities": view.layer_densities(self.d_layers),
         }
-        with open(os.path.join(self.model_dir, "run_summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
+        atomic_write.write_json(os.path.join(self.model_dir, "run_summary.json"), summary)
         return summary
