@@ -126,7 +126,8 @@ def test_unknown_names_list_the_known_ones(tmp_path, binding, message):
 
 def test_missing_image_folder(tmp_path):
     missing = str(tmp_path / "no_such_folder")
-    with pytest.raises(FileNotFoundError, match=f"image folder or zip not found: {missing}"):
+    with pytest.raises(FileNotFoundError, match=f"not found: '{missing}'; .*must be an existing "
+                                                 f"folder of images"):
         make_trainer(tmp_path, "GANTrainer.dataset = 'image_folder'",
                      f"make_dataset.root = '{missing}'")
 

@@ -151,7 +151,9 @@ def load_image_folder(root=None, split=None, image_size=None, fit="resize", chan
     if root is None:
         raise ValueError("image_folder needs root=<folder or .zip of images>")
     if not os.path.exists(root):
-        raise FileNotFoundError(f"image folder or zip not found: {root}")
+        raise FileNotFoundError(
+            f"image folder or zip not found: {root!r}; make_dataset.root must be an existing "
+            f"folder of images (<root>/<class>/<image> or <root>/<image>) or a .zip of one")
     if os.path.isfile(root) and not zipfile.is_zipfile(root):
         raise ValueError(f"{root} is a file but not a zip archive; pass a folder or a .zip")
     if channels not in _PIL_MODES:

@@ -7,6 +7,8 @@ A stripped model (:func:`ddst_tf.export.strip.strip`) is made of built-in
 Keras layers only and loads with plain Keras.
 """
 
+import os
+
 import keras
 
 from ddst_tf.export.strip import strip
@@ -21,10 +23,17 @@ def _check_suffix(path):
         raise ValueError(f"A Keras model file must end in {SUFFIX!r}; got {str(path)!r}")
 
 
+def _save_atomically(model, path):
+    """keras.saving.save_model to a temporary .keras file, then rename it over ``path``."""
+    tmp = f"{str(path)[:-len(SUFFIX)]}.tmp-{os.getpid()}{SUFFIX}"
+    keras.saving.save_model(model, tmp)
+    os.replace(tmp, path)
+
+
 def save_sparse_model(model, path):
     """Save ``model`` with its masks (loadable with :func:`load_sparse_model`)."""
     _check_suffix(path)
-    keras.saving.save_model(model, path)
+    _save_atomically(model, path)
 
 
 def load_sparse_model(path):
@@ -37,6 +46,6 @@ def export_keras(model, path):
     """Write the stripped (plain Keras, masks folded) copy of ``model`` to ``path``."""
     _check_suffix(path)
     stripped = strip(model)
-    keras.saving.save_model(stripped, path)
+    _save_atomically(stripped, path)
     return stripped
 

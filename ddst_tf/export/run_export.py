@@ -1,6 +1,5 @@
 """Export the EMA generator of a finished (or running) training run in model_dir."""
 
-import json
 import os
 
 import gin
@@ -15,6 +14,7 @@ from ddst_tf.export.savedmodel import export_saved_model
 from ddst_tf.export.strip import strip
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
+from ddst_tf.training.atomic_write import write_bytes, write_json
 from ddst_tf.training.model_info import read_model_info
 
 FORMATS = ("saved_model", "keras", "tflite")
@@ -80,8 +80,7 @@ def export_run(model_dir, output, export_format="saved_model", tflite_sparsity=T
         export_info["keras_bytes"] = os.path.getsize(output)
     else:
         export_info["tflite"] = _write_tflite(generator, output, info, tflite_sparsity)
-    with open(info_path(output), "w") as f:
-        json.dump(export_info, f, indent=2, sort_keys=True)
+    write_json(info_path(output), export_info)
     return export_info
 
 
@@ -102,8 +101,7 @@ def _write_tflite(generator, output, info, sparsity):
         raise RuntimeError(
             f"The TFLite generator's images differ from the Keras generator's by "
             f"{max_abs_diff:.3g} > {TFLITE_TOLERANCE}; not writing {output!r}")
-    with open(output, "wb") as f:
-        f.write(content)
+    write_bytes(output, content)
     return {
         "sparsity": bool(sparsity),
         "bytes": len(content),

@@ -10,7 +10,6 @@
 """
 
 import numpy as np
-import tensorflow as tf
 
 from ddst_tf.balance.density_controller import target_nnz
 from ddst_tf.sparse import view
