@@ -2,12 +2,11 @@
 
 import os
 import shutil
-import subprocess
-import sys
 
 import gin
 import pytest
 
+from console_scripts import console_script
 from ddst_tf.balance.density_controller import DensityController
 from ddst_tf.cli import gin_setup
 from ddst_tf.sparse.schedules import CosineDropFraction
@@ -181,12 +180,9 @@ def test_run_length_and_logging_changes_resume_without_a_flag(run_copy):
 def test_ddst_train_refuses_a_changed_config_before_overwriting_it(run_copy):
     with open(run_copy / "config.gin") as f:
         stored = f.read()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ddst-train"),
-         f"--gin_file={STATIC_CONFIG}", f"--model_dir={run_copy}",
-         "--gin_bindings=GANTrainer.model = 'sngan32'"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    result = console_script("ddst-train", f"--gin_file={STATIC_CONFIG}",
+                            f"--model_dir={run_copy}",
+                            "--gin_bindings=GANTrainer.model = 'sngan32'", check=False)
     assert result.returncode != 0
     assert "GANTrainer.model: 'dcgan' -> 'sngan32'" in result.stderr
     with open(run_copy / "config.gin") as f:

@@ -11,24 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, "gin_configs", "digits_test.gin")
-BIN = os.path.dirname(sys.executable)
-
-
-def run(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(list(args), capture_output=True, text=True, timeout=300, env=env,
-                            cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
+from console_scripts import ENV, console_script, train_digits
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     model_dir = str(tmp_path_factory.mktemp("run"))
-    log = run(os.path.join(BIN, "ddst-train"), f"--gin_file={CONFIG}", f"--model_dir={model_dir}")
-    return model_dir, log
+    return model_dir, train_digits(model_dir).stderr
 
 
 def test_train_writes_checkpoint_samples_events_and_config(trained):
@@ -46,8 +35,7 @@ def test_train_writes_checkpoint_samples_events_and_config(trained):
 
 def test_second_invocation_resumes_at_saved_step(trained):
     model_dir, _ = trained
-    log = run(os.path.join(BIN, "ddst-train"), f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
-              "--gin_bindings=GANTrainer.num_iterations = 6")
+    log = train_digits(model_dir, "--gin_bindings=GANTrainer.num_iterations = 6").stderr
     assert "Resumed from" in log and "at iteration 4" in log and "iteration 6/6" in log
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints")).endswith("ckpt-6")
 
@@ -55,7 +43,7 @@ def test_second_invocation_resumes_at_saved_step(trained):
 def test_export_reloads_in_a_fresh_process_without_ddst_tf(trained, tmp_path):
     model_dir, _ = trained
     output = str(tmp_path / "saved_model")
-    run(os.path.join(BIN, "ddst-export"), f"--model_dir={model_dir}", f"--output={output}")
+    console_script("ddst-export", f"--model_dir={model_dir}", f"--output={output}")
     with open(os.path.join(output, "ddst_export.json")) as f:
         info = json.load(f)
     assert set(info["layer_densities"]) and 0 < info["g_density"] <= 1
@@ -82,8 +70,7 @@ def test_export_reloads_in_a_fresh_process_without_ddst_tf(trained, tmp_path):
         print(seeded.shape, float(seeded.min()), float(seeded.max()))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                            cwd=str(tmp_path))
+                            timeout=120, env=ENV, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("(2, 8, 8, 1)")
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
@@ -91,9 +78,7 @@ def test_export_reloads_in_a_fresh_process_without_ddst_tf(trained, tmp_path):
 
 def test_export_refuses_an_existing_path(trained, tmp_path):
     model_dir, _ = trained
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([os.path.join(BIN, "ddst-export"), f"--model_dir={model_dir}",
-                             f"--output={tmp_path}"], capture_output=True, text=True,
-                            timeout=300, env=env)
+    result = console_script("ddst-export", f"--model_dir={model_dir}", f"--output={tmp_path}",
+                            check=False)
     assert result.returncode != 0
     assert "already exists" in result.stderr

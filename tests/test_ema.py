@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from ddst_tf.layers.masked import MaskedDense
 from ddst_tf.sparse import view

@@ -10,27 +10,15 @@ import gin
 import numpy as np
 import pytest
 
+from console_scripts import ENV, console_script, train_digits
 from ddst_tf.export import run_export, tflite
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def run(*args):
-    result = subprocess.run(list(args), capture_output=True, text=True, timeout=300, env=ENV,
-                            cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(model_dir, z, the EMA generator's images for z) of a 4-step digits run."""
     model_dir = str(tmp_path_factory.mktemp("run"))
-    run(os.path.join(BIN, "ddst-train"),
-        f"--gin_file={os.path.join(ROOT, 'gin_configs', 'digits_test.gin')}",
-        f"--model_dir={model_dir}")
+    train_digits(model_dir)
     gin.clear_config()
     generator, info, _ = run_export.load_ema_generator(model_dir)
     gin.clear_config()
@@ -39,7 +27,7 @@ def trained(tmp_path_factory):
 
 
 def export(model_dir, output, *flags):
-    run(os.path.join(BIN, "ddst-export"), f"--model_dir={model_dir}", f"--output={output}",
+    console_script("ddst-export", f"--model_dir={model_dir}", f"--output={output}",
         *flags)
     with open(run_export.info_path(output)) as f:
         return json.load(f)

@@ -1,8 +1,5 @@
 """Tests of ddst_tf.export.keras_file: .keras files of masked models and stripped generators."""
 
-import os
-import subprocess
-import sys
 
 import gin
 import keras
@@ -10,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from console_scripts import train_digits
 from ddst_tf.export import keras_file
 from ddst_tf.export.run_export import load_ema_generator
 from ddst_tf.layers.masked import MASKED_LAYER_TYPES
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {
     "sngan32": ((16, 16, 3), {"gf_dim": 8}, {"df_dim": 8}),
     "sngan48": ((32, 32, 1), {"gf_dim": 8}, {"df_dim": 2}),
@@ -94,13 +91,7 @@ def test_loaded_model_keeps_pruned_weights_at_zero_when_trained(tmp_path):
 @pytest.fixture(scope="module")
 def trained_g_ema(tmp_path_factory):
     model_dir = str(tmp_path_factory.mktemp("run"))
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ddst-train"),
-         f"--gin_file={os.path.join(ROOT, 'gin_configs', 'digits_test.gin')}",
-         f"--model_dir={model_dir}"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_digits(model_dir)
     gin.clear_config()
     generator, _, _ = load_ema_generator(model_dir)
     gin.clear_config()

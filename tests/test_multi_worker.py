@@ -9,12 +9,13 @@ the default strategy).
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from ddst_tf.training.strategies import local_cluster_tf_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
@@ -23,26 +24,9 @@ TRAIN = os.path.join(os.path.dirname(sys.executable), "ddst-train")
 TIMEOUT_SECONDS = 240
 
 
-def free_ports(count):
-    """Ports the OS hands out for port 0 (held open together so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
-
-
 def run_workers(model_dir, dump_dir, count=2):
     """Start ``count`` workers, wait (bounded) for all, kill any left over; return dumps."""
-    ports = free_ports(count)
+    tf_configs = local_cluster_tf_configs(count)
     base_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     workers, logs = [], []
     try:
@@ -52,7 +36,7 @@ def run_workers(model_dir, dump_dir, count=2):
             workers.append(subprocess.Popen(
                 [sys.executable, WORKER, CONFIG, model_dir,
                  os.path.join(dump_dir, f"worker{index}.npz")],
-                env={**base_env, "TF_CONFIG": tf_config(ports, index)}, cwd=ROOT,
+                env={**base_env, "TF_CONFIG": tf_configs[index]}, cwd=ROOT,
                 stdout=log, stderr=subprocess.STDOUT))
         for index, worker in enumerate(workers):
             returncode = worker.wait(timeout=TIMEOUT_SECONDS)

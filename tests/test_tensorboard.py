@@ -3,28 +3,21 @@
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from console_scripts import train_digits
+
 
 
 @pytest.fixture(scope="module")
 def run_events(tmp_path_factory):
     """(run_summary.json, {tag: [(step, summary value)]}) of a 4-step digits run."""
     model_dir = str(tmp_path_factory.mktemp("run"))
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ddst-train"),
-         f"--gin_file={os.path.join(ROOT, 'gin_configs', 'digits_test.gin')}",
-         f"--model_dir={model_dir}"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_digits(model_dir)
     events = {}
     files = glob.glob(os.path.join(model_dir, "summaries", "events.out.tfevents.*"))
     assert len(files) == 1

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,20 +70,10 @@ def worker_main(batch_multiplier, warmup, iterations):
                       "replicas": strategy.num_replicas_in_sync}), flush=True)
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def run(workers, batch_multiplier, args):
     """Start ``workers`` processes of this script; the chief's timing, or None on timeout."""
-    ports = free_ports(workers)
+    from ddst_tf.training.strategies import local_cluster_tf_configs
+    tf_configs = local_cluster_tf_configs(workers)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     command = [sys.executable, os.path.abspath(__file__), "--worker",
                f"--batch_multiplier={batch_multiplier}", f"--warmup={args.warmup}",
@@ -94,9 +83,7 @@ def run(workers, batch_multiplier, args):
         for index in range(workers):
             worker_env = dict(env)
             if workers > 1:
-                worker_env["TF_CONFIG"] = json.dumps({
-                    "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                    "task": {"type": "worker", "index": index}})
+                worker_env["TF_CONFIG"] = tf_configs[index]
             processes.append(subprocess.Popen(command, env=worker_env, cwd=ROOT, text=True,
                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         deadline = time.monotonic() + args.timeout

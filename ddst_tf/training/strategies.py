@@ -7,7 +7,9 @@ Under ``multi_worker`` only the chief writes the run's files; the other workers
 write their share of a checkpoint to a temporary directory (TF's rule).
 """
 
+import json
 import os
+import socket
 
 import gin
 import tensorflow as tf
@@ -70,3 +72,21 @@ def write_dir(directory, strategy):
     if is_chief(strategy):
         return directory
     return f"{os.path.normpath(directory)}_workertemp_{strategy.cluster_resolver.task_id}"
+
+
+def local_cluster_tf_configs(num_workers):
+    """TF_CONFIG values for ``num_workers`` workers on 127.0.0.1, one per worker index.
+
+    Ports are ones the OS hands out for port 0, held open together so they differ;
+    for tests and benchmarks of MultiWorkerMirroredStrategy on one machine.
+    """
+    sockets = [socket.socket() for _ in range(num_workers)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        workers = [f"127.0.0.1:{sock.getsockname()[1]}" for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+            for i in range(num_workers)]
