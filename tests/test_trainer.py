@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from ddst_tf.cli import gin_setup
+from ddst_tf.layers.masked import effective_kernel_gradients, watch_masks
 from ddst_tf.sparse import view
 
 TINY = """
@@ -103,3 +104,29 @@ def test_adapt_run_logs_br_and_moves_d_density(tmp_path):
 def test_bad_input_names_the_value(tmp_path, binding, message):
     with pytest.raises(ValueError, match=message):
         make_trainer(tmp_path, "GANTrainer.num_iterations = 2", binding)
+
+
+def test_growth_gradients_are_dense_and_from_a_fresh_latent_batch(tmp_path):
+    trainer = make_trainer(tmp_path, "GANTrainer.num_iterations = 2",
+                           "GANTrainer.densities = (0.3, 0.5)")
+    trainer.restore_or_initialize()
+    grads = [g.numpy() for g in trainer._g_growth_gradients()]
+    layers = trainer.g_layers
+    pruned = [(g, layer.mask.numpy() == 0) for g, layer in zip(grads, layers)
+              if (layer.mask.numpy() == 0).any()]
+    assert pruned and all(np.count_nonzero(g[where]) > 0 for g, where in pruned)
+
+    # The trainer's growth gradients are those of the G loss on the fresh draw n_critic + 1,
+    # not on the G step's own draw n_critic.
+    fresh, step_draw = trainer.n_critic + 1, trainer.n_critic
+    z_fresh, _ = trainer._latents(trainer.gen_batch_size, fresh)
+    z_step, _ = trainer._latents(trainer.gen_batch_size, step_draw)
+    assert not np.allclose(z_fresh.numpy(), z_step.numpy())
+    for draw, same in ((fresh, True), (step_draw, False)):
+        z, _ = trainer._latents(trainer.gen_batch_size, draw)
+        with tf.GradientTape() as tape:
+            watch_masks(tape, layers)
+            loss, _ = trainer._g_forward(z, None)
+        expected = [g.numpy() for g in effective_kernel_gradients(tape, loss, layers)]
+        matches = all(np.allclose(a, b, atol=1e-6) for a, b in zip(grads, expected))
+        assert matches == same
