@@ -63,8 +63,22 @@ class ConstantDropFraction(DropFractionSchedule):
         return {**super().get_config(), "fraction": self.fraction}
 
 
+class _DecayingDropFraction(DropFractionSchedule):
+    """A fraction going from ``initial_fraction`` to ``final_fraction`` over ``end_step``."""
+
+    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
+                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
+        super().__init__(update_every, end_step)
+        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
+        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_fraction": self.initial_fraction,
+                "final_fraction": self.final_fraction}
+
+
 @gin.configurable
-class CosineDropFraction(DropFractionSchedule):
+class CosineDropFraction(_DecayingDropFraction):
     """Cosine annealing from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
 
     fraction = final + (initial - final) * (1 + cos(pi * step / end_step)) / 2,
@@ -72,41 +86,21 @@ class CosineDropFraction(DropFractionSchedule):
     code (eta_min = 0.005 there).
     """
 
-    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
-                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
-        super().__init__(update_every, end_step)
-        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
-        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
-
     def fraction_at(self, progress):
         cosine = (1.0 + tf.cos(math.pi * progress)) / 2.0
         return self.final_fraction + (self.initial_fraction - self.final_fraction) * cosine
 
-    def get_config(self):
-        return {**super().get_config(), "initial_fraction": self.initial_fraction,
-                "final_fraction": self.final_fraction}
-
 
 @gin.configurable
-class LinearDropFraction(DropFractionSchedule):
+class LinearDropFraction(_DecayingDropFraction):
     """Linear interpolation from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
 
     (The official code's ``LinearDecay`` instead multiplies by a factor at each
     update; it is not used by the ADAPT scripts.)
     """
 
-    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
-                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
-        super().__init__(update_every, end_step)
-        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
-        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
-
     def fraction_at(self, progress):
         return self.initial_fraction + (self.final_fraction - self.initial_fraction) * progress
-
-    def get_config(self):
-        return {**super().get_config(), "initial_fraction": self.initial_fraction,
-                "final_fraction": self.final_fraction}
 
 
 def _positive_int(name, value):
