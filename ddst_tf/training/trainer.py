@@ -27,7 +27,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
-from tensorboard.plugins.hparams import api as hparams_api
 
 from ddst_tf.balance.balance_ratio import BalanceRatio, balance_ratio_sample
 from ddst_tf.balance.density_controller import Decision
@@ -39,7 +38,7 @@ from ddst_tf.models import registry
 from ddst_tf.sparse import view
 from ddst_tf.sparse.dynamic import ActivationTracker
 from ddst_tf.sparse.initialization import SparseInit
-from ddst_tf.training import atomic_write, losses, nan_guard, strategies
+from ddst_tf.training import atomic_write, losses, nan_guard, strategies, summaries
 from ddst_tf.training.checkpointing import TrainingCheckpoint
 from ddst_tf.training.ema import SparseEMA
 from ddst_tf.training.invariants import check_invariants
@@ -404,37 +403,9 @@ class GANTrainer:
             os.remove(old)
         tf.summary.image("samples/ema", grid[None], step=step)
 
-    def write_summaries(self, step, losses):
-        for name, value in losses.items():
-            tf.summary.scalar(f"losses/{name}", value, step=step)
-        view.write_density_summaries("G", self.g_layers, step)
-        view.write_density_summaries("D", self.d_layers, step)
-        tf.summary.scalar("itop/G", self.g_itop.rate(), step=step)
-        tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
-        tf.summary.scalar("flops/normalized_training_flops", self.flops.normalized(step),
-                          step=step)
-        g_flops, d_flops = self.flops.totals(step)
-        tf.summary.scalar("flops/training_flops_G", g_flops, step=step)
-        tf.summary.scalar("flops/training_flops_D", d_flops, step=step)
-
-    def write_br_summaries(self, step, sample):
-        """Every BR measurement: the windowed estimate, its terms and the raw sample."""
-        g_post, g_pre, real = (float(v) for v in sample)
-        br = self.balance_ratio
-        tf.summary.scalar("balance_ratio/br", br.value(), step=step)
-        tf.summary.scalar("balance_ratio/alpha_mean", br.alpha_mean(), step=step)
-        tf.summary.scalar("balance_ratio/beta_mean", br.beta_mean(), step=step)
-        tf.summary.scalar("balance_ratio/sample_g_post", g_post, step=step)
-        tf.summary.scalar("balance_ratio/sample_g_pre", g_pre, step=step)
-        tf.summary.scalar("balance_ratio/sample_real", real, step=step)
-
     def write_g_mask_event(self, step, turnover):
         self.flops.on_change(step, g_densities=view.layer_densities(self.g_layers))
-        for layer, value in zip(self.g_layers, turnover.numpy()):
-            tf.summary.scalar(f"G_turnover/{layer.name}", value, step=step)
-        tf.summary.scalar("G/turnover", float(np.mean(turnover.numpy())), step=step)
-        tf.summary.scalar("itop/G", self.g_itop.rate(), step=step)
-        view.write_density_summaries("G", self.g_layers, step)
+        summaries.write_g_mask_event(self, step, turnover)
 
     def density_decision(self, step, d_gradients):
         """The D density controller's decision at a ΔT_D boundary (host side, eager)."""
@@ -445,10 +416,7 @@ class GANTrainer:
         if result["decision"] in (Decision.INCREASE, Decision.DECREASE, Decision.DST):
             self.d_itop.update()
             self.flops.on_change(step, d_densities=view.layer_densities(self.d_layers))
-        tf.summary.scalar("D_controller/decision", int(result["decision"]), step=step)
-        tf.summary.scalar("D_controller/density", result["density"], step=step)
-        tf.summary.scalar("itop/D", self.d_itop.rate(), step=step)
-        view.write_density_summaries("D", self.d_layers, step)
+        summaries.write_density_decision(self, step, result)
         logging.info("iteration %d: BR %.4f -> D %s, d_D %.4f", step,
                      float(self.balance_ratio.value()), result["decision"].name,
                      result["density"])
@@ -460,22 +428,6 @@ class GANTrainer:
                          self.num_classes, self.latent_dim)
         atomic_write.write_text(os.path.join(self.model_dir, "operative_config.gin"),
                                 gin.operative_config_str())
-
-    def hparams(self):
-        """The run's settings of note, for TensorBoard's hparams dashboard."""
-        return {
-            "model": self.model_name, "d_G": self.g_density, "d_D_initial": self.d_density,
-            "sparse_init": self.sparse_init, "n_critic": self.n_critic,
-            "gen_batch_size": self.gen_batch_size, "disc_batch_size": self.disc_batch_size,
-            "num_iterations": self.num_iterations, "seed": self.seed,
-            "g_dst": self.g_dst.grow_score_name if self.g_dst else "static",
-            "d_control": self.d_controller.mode if self.d_controller else "static",
-            "optimizer_gradients": self.optimizer_gradients,
-        }
-
-    def write_hparams(self):
-        hparams_api.hparams(self.hparams(), trial_id=os.path.basename(
-            os.path.normpath(self.model_dir)))
 
     def state_variables(self):
         """Every checkpointed floating-point variable (what the NaN guard checks before saving)."""
@@ -518,7 +470,7 @@ class GANTrainer:
         with writer.as_default():
             if self.is_chief:
                 self.write_config()
-                self.write_hparams()
+                summaries.write_hparams(self)
             while step < self.num_iterations:
                 try:
                     metrics = self.train_iteration(step + 1)
@@ -540,14 +492,14 @@ class GANTrainer:
         nan_guard.check_outputs(step, out)
         metrics = {"d_loss": out["d_loss"], "g_loss": out["g_loss"]}
         if measure_br:
-            self.write_br_summaries(step, out["br_sample"])
+            summaries.write_balance_ratio(self.balance_ratio, step, out["br_sample"])
         if update_g:
             self.write_g_mask_event(step, out["g_turnover"])
         if decide_d:
             self.density_decision(step, out.get("d_gradients"))
         last = step == self.num_iterations
         if step % self.summary_every == 0 or last:
-            self.write_summaries(step, metrics)
+            summaries.write_periodic(self, step, metrics)
         if step % self.log_every == 0 or last:
             self.log_progress(step, metrics)
         if self.is_chief and (step % self.sample_every == 0 or last):
