@@ -12,29 +12,15 @@ import tensorflow as tf
 from ddst_tf.export.strip import PLAIN_COUNTERPARTS, strip
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
+from tiny_models import TINY, sparse_network
 
-TINY = {
-    "sngan32": ((16, 16, 3), {"gf_dim": 8}, {"df_dim": 8}),
-    "sngan48": ((32, 32, 1), {"gf_dim": 8}, {"df_dim": 2}),
-    "dcgan": ((16, 16, 3), {"base_width": 4}, {"base_width": 4, "spectral_norm": True}),
-    "biggan32": ((16, 16, 3), {"ch": 2}, {"ch": 2}),
-}
-NUM_CLASSES = 3
 FOLDED_TYPES = tuple(folded for folded, _ in PLAIN_COUNTERPARTS)
 
 
 def sparse_gan(name, density=0.5, seed=0):
     """Tiny G and D with random masks, SN vectors and BN statistics moved off their init."""
-    image_shape, g_widths, d_widths = TINY[name]
-    classes = NUM_CLASSES if registry.is_conditional(name) else 0
-    G = registry.build_generator(name, image_shape=image_shape, num_classes=classes, **g_widths)
-    D = registry.build_discriminator(name, image_shape=image_shape, num_classes=classes,
-                                     **d_widths)
-    rng = np.random.default_rng(seed)
-    for model in (G, D):
-        layers = view.masked_layers(model)
-        view.set_masks(layers, [(rng.random(layer.mask.shape) < density).astype(np.float32)
-                                for layer in layers])
+    G = sparse_network(name, "generator", density, seed)
+    D = sparse_network(name, "discriminator", density, seed + 1)
     g_in, d_in = inputs(G, D, seed)
     for _ in range(2):
         G(g_in, training=True)
