@@ -52,8 +52,8 @@ class _MaskConstraint:
 class MaskedKernelMixin(SaveAllWeights):
     """Mask, optional spectral norm and effective-kernel logic shared by the layers.
 
-    Subclasses call ``_init_masking`` in ``__init__`` and ``_build_masking`` at
-    the end of ``build``; their ``call`` uses ``self.effective_kernel(training)``.
+    Subclasses call ``_init_masking`` in ``__init__``; ``build`` adds the mask
+    after the Keras layer's weights; their ``call`` uses ``self.effective_kernel(training)``.
     """
 
     # Axis of the kernel that indexes output units; SN treats the kernel as an
@@ -63,6 +63,16 @@ class MaskedKernelMixin(SaveAllWeights):
     def _init_masking(self, spectral_norm, sn_epsilon):
         self.spectral_norm = bool(spectral_norm)
         self.sn_epsilon = float(sn_epsilon)
+        if getattr(self, "data_format", "channels_last") != "channels_last":
+            raise ValueError(f"{type(self).__name__} supports data_format='channels_last' "
+                             f"only, got {self.data_format!r}")
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_masking()
+
+    def get_config(self):
+        return {**super().get_config(), **self._masking_config()}
 
     @property
     def kernel_variable(self):
@@ -120,15 +130,8 @@ class MaskedDense(MaskedKernelMixin, keras.layers.Dense):
         super().__init__(units, **kwargs)
         self._init_masking(spectral_norm, sn_epsilon)
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_masking()
-
     def call(self, inputs, training=False):
         return self._finish(ops.matmul(inputs, self.effective_kernel(training)))
-
-    def get_config(self):
-        return {**super().get_config(), **self._masking_config()}
 
 
 @keras.saving.register_keras_serializable(package="ddst_tf")
@@ -139,20 +142,9 @@ class MaskedConv2D(MaskedKernelMixin, keras.layers.Conv2D):
                  **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
         self._init_masking(spectral_norm, sn_epsilon)
-        if self.data_format != "channels_last":
-            raise ValueError(
-                f"MaskedConv2D supports data_format='channels_last' only, got "
-                f"{self.data_format!r}")
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_masking()
 
     def call(self, inputs, training=False):
         return self._finish(self.convolution_op(inputs, self.effective_kernel(training)))
-
-    def get_config(self):
-        return {**super().get_config(), **self._masking_config()}
 
 
 @keras.saving.register_keras_serializable(package="ddst_tf")
@@ -169,14 +161,6 @@ class MaskedConv2DTranspose(MaskedKernelMixin, keras.layers.Conv2DTranspose):
                  **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
         self._init_masking(spectral_norm, sn_epsilon)
-        if self.data_format != "channels_last":
-            raise ValueError(
-                f"MaskedConv2DTranspose supports data_format='channels_last' only, "
-                f"got {self.data_format!r}")
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_masking()
 
     def call(self, inputs, training=False):
         outputs = ops.conv_transpose(
@@ -189,9 +173,6 @@ class MaskedConv2DTranspose(MaskedKernelMixin, keras.layers.Conv2DTranspose):
             data_format=self.data_format,
         )
         return self._finish(outputs)
-
-    def get_config(self):
-        return {**super().get_config(), **self._masking_config()}
 
 
 MASKED_LAYER_TYPES = (MaskedDense, MaskedConv2D, MaskedConv2DTranspose)
