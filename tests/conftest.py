@@ -1,10 +1,28 @@
-"""Test settings shared by every test module: quiet TF, deterministic ops, no network."""
+"""Test settings shared by every test module: quiet TF, deterministic ops, no network, seeds.
+
+Every test starts from the same global seeds (Python, NumPy, TensorFlow and Keras), taken
+from pytest-randomly's ``--randomly-seed`` (pinned in pytest.ini, so the default run is
+reproducible). ``tools/check_test_determinism.sh`` runs the suite under other seeds and
+shuffled orders: a test whose outcome changes with them depends on luck and is a defect.
+"""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import keras  # noqa: E402
+import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 tf.config.experimental.enable_op_determinism()
+
+# Without pytest-randomly (e.g. `-p no:randomly`) every test still starts from this seed.
+DEFAULT_SEED = 0
+
+
+@pytest.fixture(autouse=True)
+def _global_seeds(request):
+    """Seed Python, NumPy, TensorFlow and Keras before each test."""
+    seed = getattr(request.config.option, "randomly_seed", DEFAULT_SEED)
+    keras.utils.set_random_seed(int(seed) % 2 ** 32 if isinstance(seed, int) else DEFAULT_SEED)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Look for tests whose outcome depends on luck or on test order: run the default pytest
+# suite under RUNS (default 3) different seeds, each with its own shuffled order, then the
+# Bazel targets (every test module in its own process) under one more seed. Seeds come
+# from SEEDS="s1 s2 ..." or are drawn at random; every seed is printed so that a failure
+# can be replayed with `pytest --randomly-seed=<seed>`. Exits non-zero if any run failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup_env.sh || exit 1
+read -r -a seeds <<< "${SEEDS:-}"
+while (( ${#seeds[@]} < ${RUNS:-3} + 1 )); do seeds+=("$(( (RANDOM << 15) | RANDOM ))"); done
+failed=()
+for seed in "${seeds[@]:0:${#seeds[@]}-1}"; do
+  echo "== pytest --randomly-seed=$seed"
+  .venv/bin/python -m pytest -q -m "not slow" -p no:cacheprovider --randomly-seed="$seed" "$@" \
+    | tail -n 15 || failed+=("pytest seed $seed")
+done
+bazel_seed=${seeds[-1]}
+echo "== bazel test, --randomly-seed=$bazel_seed"
+bash tools/bazel_test.sh --test_arg=--randomly-seed="$bazel_seed" | tail -n 40 \
+  || failed+=("bazel seed $bazel_seed")
+if (( ${#failed[@]} )); then
+  echo "check_test_determinism: FAILED under: ${failed[*]}"
+  exit 1
+fi
+echo "check_test_determinism: all runs passed (seeds ${seeds[*]})"
