@@ -17,7 +17,7 @@ import tensorflow as tf  # noqa: E402
 
 tf.config.experimental.enable_op_determinism()
 
-# Without pytest-randomly (e.g. `-p no:randomly`) every test still starts from this seed.
+# Without pytest-randomly installed every test still starts from this seed.
 DEFAULT_SEED = 0
 
 

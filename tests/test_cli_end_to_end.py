@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -33,8 +34,9 @@ def test_train_writes_checkpoint_samples_events_and_config(trained):
         assert json.load(f)["iteration"] == 4
 
 
-def test_second_invocation_resumes_at_saved_step(trained):
-    model_dir, _ = trained
+def test_second_invocation_resumes_at_saved_step(trained, tmp_path):
+    model_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], model_dir)  # the module's run stays at 4 iterations
     log = train_digits(model_dir, "--gin_bindings=GANTrainer.num_iterations = 6").stderr
     assert "Resumed from" in log and "at iteration 4" in log and "iteration 6/6" in log
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints")).endswith("ckpt-6")

@@ -9,6 +9,7 @@ the default strategy).
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -88,8 +89,9 @@ def test_only_the_chief_writes_files(trained):
     assert len(os.listdir(os.path.join(model_dir, "summaries"))) == 1
 
 
-def test_chief_checkpoint_resumes_in_a_single_process(trained):
-    model_dir, _ = trained
+def test_chief_checkpoint_resumes_in_a_single_process(trained, tmp_path):
+    model_dir = str(tmp_path / "run")
+    shutil.copytree(trained[0], model_dir)  # the workers' run stays as they left it
     result = subprocess.run(
         [TRAIN, f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
          "--gin_bindings=GANTrainer.num_iterations = 8"],
