@@ -17,19 +17,19 @@ import numpy as np
 
 def local_variables(trainer):
     """(name, value) of every variable this worker holds, in a fixed order."""
-    keras_vars = (trainer.G.weights + trainer.D.weights + trainer.G_ema.weights
-                  + trainer.g_optimizer.variables + trainer.d_optimizer.variables)
-    other = (trainer.g_itop.ever_active + trainer.d_itop.ever_active
-             + list(trainer.balance_ratio.variables) + list(trainer.d_controller.variables))
+    keras_vars = (trainer.state.G.weights + trainer.state.D.weights + trainer.state.G_ema.weights
+                  + trainer.state.g_optimizer.variables + trainer.state.d_optimizer.variables)
+    other = (trainer.state.g_itop.ever_active + trainer.state.d_itop.ever_active
+             + list(trainer.state.balance_ratio.variables) + list(trainer.state.d_controller.variables))
     return ([(v.path, v.numpy()) for v in keras_vars]
             + [(v.name, v.numpy()) for v in other])
 
 
 def main(config_path, model_dir, dump_path):
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
     from ddst_tf.training.strategies import is_chief, make_strategy
     strategy = make_strategy("multi_worker")
-    gin_setup.parse([config_path], [])
+    config.parse([config_path], [])
     from ddst_tf.training.trainer import GANTrainer
     trainer = GANTrainer(model_dir=model_dir, strategy=strategy)
     trainer.train()
@@ -40,14 +40,14 @@ def main(config_path, model_dir, dump_path):
         digest.update(key.encode())
         digest.update(arrays[key].tobytes())
     np.savez(dump_path, **arrays)
-    controller = trainer.d_controller
+    controller = trainer.state.d_controller
     with open(os.path.splitext(dump_path)[0] + ".json", "w") as f:
         json.dump({"sha256": digest.hexdigest(), "is_chief": is_chief(strategy),
                    "replicas": strategy.num_replicas_in_sync,
-                   "iteration": int(trainer.iteration.numpy()),
+                   "iteration": int(trainer.state.iteration.numpy()),
                    "d_num_changes": int(controller.num_changes.numpy()),
                    "d_num_dst": int(controller.num_dst.numpy()),
-                   "g_optimizer_steps": int(trainer.g_optimizer.iterations.numpy())}, f)
+                   "g_optimizer_steps": int(trainer.state.g_optimizer.iterations.numpy())}, f)
 
 
 if __name__ == "__main__":

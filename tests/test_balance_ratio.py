@@ -156,10 +156,13 @@ def test_window_size_is_da_iters_over_br_freq():
 def test_check_br_config_follows_the_official_assertion():
     check_br_config(10, 1000)
     check_br_config(200, 2000)
-    with pytest.raises(ValueError, match=r"br_freq=101 .* update_every=1000.* <= .* 100"):
+    with pytest.raises(ValueError, match=r"br_freq=101 is too large for .*update_every=1000: "
+                                         r"br_freq must be <= update_every // 10 = 100"):
         check_br_config(101, 1000)
-    with pytest.raises(ValueError, match="update_every"):
+    with pytest.raises(ValueError, match="DensityController.update_every must be a positive"):
         check_br_config(1, 0)
+    with pytest.raises(ValueError, match="GANTrainer.measure_balance_ratio = False"):
+        check_br_config(10, 1000, measured=False)
 
 
 _MIRRORED_SCRIPT = textwrap.dedent("""

@@ -51,9 +51,9 @@ def test_export_reloads_in_a_fresh_process_without_ddst_tf(trained, tmp_path):
     assert set(info["layer_densities"]) and 0 < info["g_density"] <= 1
     assert "GANTrainer.model = 'dcgan'" in info["gin_config"]
 
-    from ddst_tf.export import run_export
+    from ddst_tf import runs
     gin.clear_config()
-    generator, model_info, _ = run_export.load_ema_generator(model_dir)
+    generator, model_info, _ = runs.load_ema_generator(model_dir)
     gin.clear_config()
     z = np.random.default_rng(0).normal(size=(5, model_info["latent_dim"])).astype(np.float32)
     expected = generator(z, training=False).numpy()

@@ -35,18 +35,14 @@ def _trainer(model_dir, strategy):
     return GANTrainer(model_dir=model_dir, strategy=strategy)
 
 
-def _variables(trainer, include_host_state=True):
-    """Every model, optimizer and sparsity variable, in a fixed order, as a tf variable.
-
-    The controller is built by gin outside the strategy scope, so its variables are
-    host state (one copy), not mirrored; ``include_host_state=False`` leaves them out.
-    """
-    keras_vars = (trainer.G.weights + trainer.D.weights + trainer.G_ema.weights
-                  + trainer.g_optimizer.variables + trainer.d_optimizer.variables)
-    other = (trainer.g_itop.ever_active + trainer.d_itop.ever_active
-             + list(trainer.balance_ratio.variables))
-    if include_host_state:
-        other += list(trainer.d_controller.variables)
+def _variables(trainer):
+    """Every model, optimizer and sparsity variable, in a fixed order, as a tf variable
+    (the controller's too: the trainer builds it in the strategy's scope)."""
+    state = trainer.state
+    keras_vars = (state.G.weights + state.D.weights + state.G_ema.weights
+                  + state.g_optimizer.variables + state.d_optimizer.variables)
+    other = (state.g_itop.ever_active + state.d_itop.ever_active
+             + list(state.balance_ratio.variables) + list(state.d_controller.variables))
     return [(v.path, v.value) for v in keras_vars] + [(v.name, v) for v in other]
 
 
@@ -73,7 +69,9 @@ def _max_difference(before, after):
 
 def _one_iteration(trainer):
     """An iteration with every optional part (BR, G prune-and-regrow, D growth gradients)."""
-    return trainer._iteration_fn(trainer.iterator, True, True, True)
+    from ddst_tf.training.step import IterationPlan
+    return trainer.step(trainer.iterator, IterationPlan(
+        measure_br=True, update_g_masks=True, check_d_density=True))
 
 
 def run_scenarios(out_dir, mirrored):
@@ -85,20 +83,21 @@ def run_scenarios(out_dir, mirrored):
     import tensorflow as tf
 
     from ddst_tf.sparse import view
+    from ddst_tf.training.step import IterationPlan
     model_dir = os.path.join(out_dir, "run")
     split = _trainer(model_dir, mirrored)
     single = _trainer(model_dir, tf.distribute.get_strategy())
     split.restore_or_initialize()
     single.restore_or_initialize()
-    for target, source in [(single.G, split.G), (single.D, split.D),
-                           (single.G_ema, split.G_ema)]:
+    for target, source in [(single.state.G, split.state.G), (single.state.D, split.state.D),
+                           (single.state.G_ema, split.state.G_ema)]:
         target.set_weights(source.get_weights())
 
     # 1. One iteration on 2 replicas vs the default strategy on the same global batch.
     arrays = {}
     for name, trainer in [("mirrored", split), ("default", single)]:
         out = _one_iteration(trainer)
-        for index, weight in enumerate(trainer.G.weights + trainer.D.weights):
+        for index, weight in enumerate(trainer.state.G.weights + trainer.state.D.weights):
             arrays[f"{name}/{index:03d}/{weight.path}"] = weight.numpy()
         for key in ("d_loss", "g_loss", "br_sample", "g_turnover"):
             arrays[f"{name}_out/{key}"] = out[key].numpy()
@@ -109,53 +108,53 @@ def run_scenarios(out_dir, mirrored):
 
     # 2. A short strict ADAPT run on 2 replicas: G updates, D grows, then D-DST.
     split.restore_or_initialize()
-    g_masks = view.get_masks(split.g_layers)
+    g_masks = view.get_masks(split.state.g_layers)
     split.train()
-    controller = split.d_controller
+    controller = split.state.d_controller
     report["agreement"] = {
         "g_masks_changed": any(not np.array_equal(g_masks[k], m)
-                               for k, m in view.get_masks(split.g_layers).items()),
+                               for k, m in view.get_masks(split.state.g_layers).items()),
         "d_density": float(controller.density.numpy()),
         "d_num_changes": int(controller.num_changes.numpy()),
         "d_num_dst": int(controller.num_dst.numpy()),
-        "d_mask_density": float(view.global_density(split.d_layers)),
-        "br_count": int(split.balance_ratio.count.numpy())}
+        "d_mask_density": float(view.global_density(split.state.d_layers)),
+        "br_count": int(split.state.balance_ratio.count.numpy())}
     arrays = {}
-    for index, (name, variable) in enumerate(_variables(split, include_host_state=False)):
+    for index, (name, variable) in enumerate(_variables(split)):
         for replica, value in enumerate(_replica_values(mirrored, variable)):
             arrays[f"{index:03d}/{name}/replica{replica}"] = value
     np.savez(os.path.join(out_dir, "agreement.npz"), **arrays)
-    found, count = _host_only_ops(split._iteration_fn.get_concrete_function(
-        split.iterator, True, True, True))
+    found, count = _host_only_ops(split.step.concrete_function(split.iterator, IterationPlan(
+        measure_br=True, update_g_masks=True, check_d_density=True)))
     report["step_ops"] = {"host_only": found, "op_types": count}
 
     # 3. The 2-replica checkpoint restores into 1 replica, which trains and saves; that
     #    checkpoint restores into 2 replicas, which train on.
     saved = _values(split)
     single.restore_or_initialize()
-    resume = {"one_from_two_iteration": int(single.iteration.numpy()),
+    resume = {"one_from_two_iteration": int(single.state.iteration.numpy()),
               "one_from_two_max_diff": _max_difference(saved, _values(single))}
     _one_iteration(single)
     single.save_checkpoint()
     saved = _values(single)
     split.restore_or_initialize()
-    resume.update(two_from_one_iteration=int(split.iteration.numpy()),
+    resume.update(two_from_one_iteration=int(split.state.iteration.numpy()),
                   two_from_one_max_diff=_max_difference(saved, _values(split)))
     _one_iteration(split)
-    resume["final_iteration"] = int(split.iteration.numpy())
+    resume["final_iteration"] = int(split.state.iteration.numpy())
     resume["replica_max_diff_after"] = max(
         _max_difference(*([value] for value in _replica_values(mirrored, variable)))
-        for _, variable in _variables(split, include_host_state=False))
+        for _, variable in _variables(split))
     resume["checkpoints"] = sorted(os.listdir(os.path.join(model_dir, "checkpoints")))
     report["resume"] = resume
     return report
 
 
 def main(out_dir):
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
     from ddst_tf.training.strategies import make_strategy
     mirrored = make_strategy("mirrored", num_cpu_devices=2)
-    gin_setup.parse([CONFIG], [])
+    config.parse([CONFIG], [])
     import tensorflow as tf
     tf.config.experimental.enable_op_determinism()
     start = time.perf_counter()
@@ -203,8 +202,8 @@ def test_step_has_no_host_only_ops(measured):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"name": "horovod"}, r"Unknown strategy 'horovod'; known strategies: \['default'"),
-    ({"name": "mirrored", "num_cpu_devices": -1}, "num_cpu_devices must be >= 0; got -1"),
+    ({"name": "horovod"}, r"--strategy must be one of \['default'.*; got 'horovod'"),
+    ({"name": "mirrored", "num_cpu_devices": -1}, "--num_cpu_devices must be an integer >= 0; got -1"),
     ({"name": "multi_worker", "num_cpu_devices": 2},
      "num_cpu_devices=2 needs --strategy=mirrored; got strategy 'multi_worker'"),
 ])
@@ -246,7 +245,7 @@ def test_masks_and_weights_identical_on_both_replicas_after_adapt_strict(measure
     assert stats["d_num_changes"] == 2 and stats["d_num_dst"] == 1
     assert stats["d_density"] == pytest.approx(0.5)
     assert stats["d_mask_density"] == pytest.approx(0.5, abs=1e-3)
-    assert stats["br_count"] == 7
+    assert stats["br_count"] == 21
     arrays = np.load(os.path.join(out_dir, "agreement.npz"))
     names = sorted({k.rsplit("/", 1)[0] for k in arrays.files})
     assert any("mask" in n for n in names) and any("moving_mean" in n for n in names)
@@ -258,10 +257,10 @@ def test_masks_and_weights_identical_on_both_replicas_after_adapt_strict(measure
 def test_checkpoints_resume_across_replica_counts(measured):
     _, report = measured
     resume = report["resume"]
-    assert resume["one_from_two_iteration"] == 7 and resume["one_from_two_max_diff"] == 0.0
-    assert resume["two_from_one_iteration"] == 8 and resume["two_from_one_max_diff"] == 0.0
-    assert resume["final_iteration"] == 9 and resume["replica_max_diff_after"] == 0.0
-    assert {"ckpt-7.index", "ckpt-8.index"} <= set(resume["checkpoints"])
+    assert resume["one_from_two_iteration"] == 21 and resume["one_from_two_max_diff"] == 0.0
+    assert resume["two_from_one_iteration"] == 22 and resume["two_from_one_max_diff"] == 0.0
+    assert resume["final_iteration"] == 23 and resume["replica_max_diff_after"] == 0.0
+    assert {"ckpt-21.index", "ckpt-22.index"} <= set(resume["checkpoints"])
 
 
 if __name__ == "__main__":

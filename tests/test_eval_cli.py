@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ddst_tf.cli import gin_setup
+from ddst_tf import config
 from ddst_tf.eval import evaluate, sample_dump
 from ddst_tf.eval.features import ClassifierExtractor, load_or_train_classifier
 from ddst_tf.eval.sampling import generate_samples
@@ -37,7 +37,7 @@ def evaluated(tmp_path_factory):
     cache = str(tmp_path_factory.mktemp("cache"))
     dump_dir = os.path.join(str(tmp_path_factory.mktemp("dumps")), "png")
     gin.clear_config()
-    gin_setup.parse([CONFIG], [], model_dir=model_dir)
+    config.parse([CONFIG], [], model_dir=model_dir)
     from ddst_tf.training.trainer import GANTrainer
     GANTrainer(model_dir=model_dir).train()
     gin.clear_config()
@@ -49,7 +49,7 @@ def evaluated(tmp_path_factory):
 
 
 def _ema_samples(model_dir, count):
-    from ddst_tf.export.run_export import load_ema_generator
+    from ddst_tf.runs import load_ema_generator
     gin.clear_config()
     generator, info, _ = load_ema_generator(model_dir)
     gin.clear_config()

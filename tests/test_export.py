@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from console_scripts import ENV, console_script, train_digits
+from ddst_tf import runs
 from ddst_tf.export import run_export, tflite
 
 
@@ -20,7 +21,7 @@ def trained(tmp_path_factory):
     model_dir = str(tmp_path_factory.mktemp("run"))
     train_digits(model_dir)
     gin.clear_config()
-    generator, info, _ = run_export.load_ema_generator(model_dir)
+    generator, info, _ = runs.load_ema_generator(model_dir)
     gin.clear_config()
     z = np.random.default_rng(0).normal(size=(5, info["latent_dim"])).astype(np.float32)
     return model_dir, z, generator(z, training=False).numpy()

@@ -156,7 +156,7 @@ def test_extractors_reject_bad_images(fake_inception, images, message):
 
 
 def test_extractors_reject_bad_batch_size(fake_inception):
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
         fake_inception(np.zeros((2, 8, 8, 3), np.float32), batch_size=0)
 
 

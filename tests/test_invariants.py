@@ -19,10 +19,10 @@ CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
 
 
 def make_trainer(model_dir, *bindings):
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
     from ddst_tf.training.trainer import GANTrainer
     gin.clear_config()
-    gin_setup.parse([CONFIG], list(bindings))
+    config.parse([CONFIG], list(bindings))
     return GANTrainer(model_dir=str(model_dir))
 
 
@@ -30,21 +30,20 @@ def make_trainer(model_dir, *bindings):
 
 def replica_scenario(out_path):
     """Initial masks agree on both replicas; a mask changed on replica 1 only is reported."""
-    from ddst_tf.training.invariants import invariant_violations
     from ddst_tf.training.strategies import make_strategy
     strategy = make_strategy("mirrored", num_cpu_devices=2)
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
     from ddst_tf.training.trainer import GANTrainer
-    gin_setup.parse([CONFIG], [])
+    config.parse([CONFIG], [])
     trainer = GANTrainer(model_dir=os.path.join(os.path.dirname(out_path), "run"),
                          strategy=strategy)
     trainer.restore_or_initialize()
     report = {"replicas": strategy.num_replicas_in_sync,
-              "before": invariant_violations(trainer)}
-    layer = trainer.d_layers[1]
+              "before": trainer.invariants.violations()}
+    layer = trainer.state.d_layers[1]
     replica_one = strategy.experimental_local_results(layer.mask.value)[1]
     replica_one.assign(1.0 - replica_one)
-    report.update(layer=layer.name, after=invariant_violations(trainer))
+    report.update(layer=layer.name, after=trainer.invariants.violations())
     with open(out_path, "w") as f:
         json.dump(report, f)
 
@@ -60,16 +59,16 @@ def clean_gin():
 
 @pytest.fixture
 def counted_checks(monkeypatch):
-    """Every check_invariants call the trainer makes, with the iteration it ran at."""
-    from ddst_tf.training import invariants
-    from ddst_tf.training import trainer as trainer_module
+    """Every invariant check the trainer makes, with the iteration it ran at."""
+    from ddst_tf.training.invariants import SparsityInvariants
     calls = []
+    check = SparsityInvariants.check
 
-    def counting(trainer):
-        invariants.check_invariants(trainer)
-        calls.append(int(trainer.iteration.numpy()))
+    def counting(self, iteration=None):
+        check(self, iteration)
+        calls.append(int(self.state.iteration.numpy()))
 
-    monkeypatch.setattr(trainer_module, "check_invariants", counting)
+    monkeypatch.setattr(SparsityInvariants, "check", counting)
     return calls
 
 
@@ -81,34 +80,33 @@ def test_invariants_hold_after_every_mask_event(tmp_path, counted_checks, run):
         bindings.append("GANTrainer.d_controller = None")
     trainer = make_trainer(tmp_path, *bindings)
     trainer.restore_or_initialize()
-    g_masks = view.get_masks(trainer.g_layers)
-    d_masks = view.get_masks(trainer.d_layers)
+    g_masks = view.get_masks(trainer.state.g_layers)
+    d_masks = view.get_masks(trainer.state.d_layers)
     trainer.train()
-    assert counted_checks == list(range(1, 8))  # G DST at 3 and 6; ADAPT's D at 3 and 6
+    assert counted_checks == list(range(1, 22))  # G DST at 10 and 20; ADAPT's D at 10 and 20
     assert any(not np.array_equal(g_masks[k], m)
-               for k, m in view.get_masks(trainer.g_layers).items())
+               for k, m in view.get_masks(trainer.state.g_layers).items())
     d_changed = any(not np.array_equal(d_masks[k], m)
-                    for k, m in view.get_masks(trainer.d_layers).items())
+                    for k, m in view.get_masks(trainer.state.d_layers).items())
     assert d_changed == (run == "adapt")
     if run == "adapt":
-        assert int(trainer.d_controller.num_changes.numpy()) == 2
-        assert float(trainer.d_controller.density.numpy()) == 0.5
+        assert int(trainer.state.d_controller.num_changes.numpy()) == 2
+        assert float(trainer.state.d_controller.density.numpy()) == 0.5
 
 
 def test_every_violation_is_listed(tmp_path):
     from ddst_tf.sparse import view
-    from ddst_tf.training.invariants import (InvariantError, check_invariants, d_target_nnz,
-                                             initial_nnz)
+    from ddst_tf.training.invariants import InvariantError, initial_nnz
     trainer = make_trainer(tmp_path)
     trainer.restore_or_initialize()
-    check_invariants(trainer)
-    g_nnz = int(view.total_nnz(trainer.g_layers))
-    assert initial_nnz(trainer.g_layers, "erk", 0.3) == g_nnz
-    assert d_target_nnz(trainer) == int(view.total_nnz(trainer.d_layers))
+    trainer.invariants.check()
+    g_nnz = int(view.total_nnz(trainer.state.g_layers))
+    assert initial_nnz(trainer.state.g_layers, "erk", 0.3) == g_nnz
+    assert trainer.invariants.d_target_nnz() == int(view.total_nnz(trainer.state.d_layers))
 
-    g_layer = next(layer for layer in trainer.g_layers if np.any(layer.mask.numpy() == 0))
-    d_first, d_second = trainer.d_layers[0], trainer.d_layers[1]
-    ema_layer = view.masked_layers(trainer.G_ema)[-1]
+    g_layer = next(layer for layer in trainer.state.g_layers if np.any(layer.mask.numpy() == 0))
+    d_first, d_second = trainer.state.d_layers[0], trainer.state.d_layers[1]
+    ema_layer = view.masked_layers(trainer.state.G_ema)[-1]
     g_kernel = g_layer.kernel_variable.numpy()
     g_kernel[g_layer.mask.numpy() == 0] = 0.25  # every pruned G weight of one layer leaks
     g_layer.kernel_variable.assign(g_kernel)
@@ -126,14 +124,14 @@ def test_every_violation_is_listed(tmp_path):
     ema_layer.kernel_variable.assign(ema_layer.kernel_variable.numpy() * mask)
 
     with pytest.raises(InvariantError) as raised:
-        check_invariants(trainer)
-    d_target = d_target_nnz(trainer)
+        trainer.invariants.check()
+    d_target = trainer.invariants.d_target_nnz()
     assert str(raised.value).splitlines() == [
         "4 sparsity invariant(s) violated at iteration 0:",
         f"  G {g_layer.name}: {leaked} masked weights are non-zero",
         f"  D {d_first.name}: mask is not binary (values [0.5])",
         f"  D: nnz {d_target - 1} != target {d_target}",
-        f"  EMA {ema_layer.name}: mask differs from G's {trainer.g_layers[-1].name}",
+        f"  EMA {ema_layer.name}: mask differs from G's {trainer.state.g_layers[-1].name}",
     ]
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from console_scripts import train_digits
 from ddst_tf.export import keras_file
-from ddst_tf.export.run_export import load_ema_generator
+from ddst_tf.runs import load_ema_generator
 from ddst_tf.layers.masked import MASKED_LAYER_TYPES
 from ddst_tf.models import registry
 from ddst_tf.sparse import view

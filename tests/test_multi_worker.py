@@ -68,9 +68,9 @@ def test_both_workers_end_with_identical_weights_and_masks(trained):
     _, [(chief, chief_arrays), (other, other_arrays)] = trained
     assert chief["is_chief"] and not other["is_chief"]
     for info in (chief, other):
-        assert info["replicas"] == 2 and info["iteration"] == 7
+        assert info["replicas"] == 2 and info["iteration"] == 21
         assert info["d_num_changes"] == 2 and info["d_num_dst"] == 1
-        assert info["g_optimizer_steps"] == 7
+        assert info["g_optimizer_steps"] == 21
     assert chief_arrays.files == other_arrays.files
     assert any("mask" in k for k in chief_arrays.files)
     for key in chief_arrays.files:
@@ -81,11 +81,11 @@ def test_both_workers_end_with_identical_weights_and_masks(trained):
 def test_only_the_chief_writes_files(trained):
     model_dir, _ = trained
     assert sorted(os.listdir(model_dir)) == [
-        "checkpoints", "model.json", "operative_config.gin", "run_summary.json", "samples",
-        "summaries"]
+        "checkpoints", "model.json", "operative_config.gin", "run.json", "run_summary.json",
+        "samples", "summaries"]
     assert not glob.glob(os.path.join(model_dir, "**", "workertemp_*"), recursive=True)
     assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == [
-        "checkpoint", "ckpt-7.data-00000-of-00001", "ckpt-7.index"]
+        "checkpoint", "ckpt-21.data-00000-of-00001", "ckpt-21.index"]
     assert len(os.listdir(os.path.join(model_dir, "summaries"))) == 1
 
 
@@ -94,11 +94,11 @@ def test_chief_checkpoint_resumes_in_a_single_process(trained, tmp_path):
     shutil.copytree(trained[0], model_dir)  # the workers' run stays as they left it
     result = subprocess.run(
         [TRAIN, f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
-         "--gin_bindings=GANTrainer.num_iterations = 8"],
+         "--gin_bindings=GANTrainer.num_iterations = 22"],
         capture_output=True, text=True, timeout=TIMEOUT_SECONDS, cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
     assert result.returncode == 0, result.stderr[-4000:]
-    assert "Resumed from" in result.stderr and "at iteration 7" in result.stderr
-    assert "iteration 8/8" in result.stderr
+    assert "Resumed from" in result.stderr and "at iteration 21" in result.stderr
+    assert "iteration 22/22" in result.stderr
     with open(os.path.join(model_dir, "run_summary.json")) as f:
-        assert json.load(f)["iteration"] == 8
+        assert json.load(f)["iteration"] == 22

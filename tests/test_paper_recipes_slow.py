@@ -10,10 +10,9 @@ import gin
 import numpy as np
 import pytest
 
-from ddst_tf.cli import gin_setup
+from ddst_tf import config
 from ddst_tf.data.registry import CIFAR10_JPEG_ZIP
 from ddst_tf.sparse import view
-from ddst_tf.training.invariants import check_invariants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,10 +22,11 @@ pytestmark = [
                        reason=f"offline CIFAR-10 copy not found at {CIFAR10_JPEG_ZIP}"),
 ]
 
-SHORT = ["NUM_ITERATIONS = 4", "G_UPDATE_EVERY = 2", "DensityController.update_every = 2",
+# ΔT_D = 10 is the shortest period the official rule br_freq <= ΔT_D // 10 allows at br_freq 1.
+SHORT = ["NUM_ITERATIONS = 11", "G_UPDATE_EVERY = 10", "DensityController.update_every = 10",
          "BalanceRatio.da_iters = 2", "BalanceRatio.br_freq = 1", "D_G = 0.1",
          "GANTrainer.dataset = 'cifar10_jpeg'", "GANTrainer.log_every = 1",
-         "GANTrainer.checkpoint_every = 4", "GANTrainer.sample_every = 4"]
+         "GANTrainer.checkpoint_every = 11", "GANTrainer.sample_every = 11"]
 
 
 @pytest.mark.parametrize("recipe", ["sngan_cifar10/adapt_strict.gin",
@@ -34,17 +34,16 @@ SHORT = ["NUM_ITERATIONS = 4", "G_UPDATE_EVERY = 2", "DensityController.update_e
 def test_full_size_recipe_trains_with_mask_events(recipe, tmp_path):
     from ddst_tf.training.trainer import GANTrainer
     gin.clear_config()
-    gin_setup.parse([os.path.join(ROOT, "gin_configs", recipe)], SHORT)
+    config.parse([os.path.join(ROOT, "gin_configs", recipe)], SHORT)
     trainer = GANTrainer(model_dir=str(tmp_path))
-    g_nnz = None
     trainer.restore_or_initialize()
-    g_nnz = int(view.total_nnz(trainer.g_layers))
-    g_masks = view.get_masks(trainer.g_layers)
+    g_nnz = int(view.total_nnz(trainer.state.g_layers))
+    g_masks = view.get_masks(trainer.state.g_layers)
     metrics = trainer.train()
     assert all(np.isfinite(v) for v in metrics.values())
-    assert int(view.total_nnz(trainer.g_layers)) == g_nnz
+    assert int(view.total_nnz(trainer.state.g_layers)) == g_nnz
     assert any(not np.array_equal(g_masks[k], v)
-               for k, v in view.get_masks(trainer.g_layers).items())
-    assert int(trainer.d_controller.last_decision_iteration.numpy()) == 2
-    check_invariants(trainer)
+               for k, v in view.get_masks(trainer.state.g_layers).items())
+    assert int(trainer.state.d_controller.last_decision_iteration.numpy()) == 10
+    trainer.invariants.check()
     gin.clear_config()

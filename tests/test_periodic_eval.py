@@ -3,14 +3,13 @@
 import csv
 import filecmp
 import os
-import types
 
 import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from ddst_tf.cli import gin_setup
+from ddst_tf import config
 from ddst_tf.eval import evaluate, periodic
 from ddst_tf.eval.features import ClassifierExtractor, load_or_train_classifier
 
@@ -33,7 +32,7 @@ def evaluated_run(tmp_path_factory):
     cache = str(tmp_path_factory.mktemp("cache"))
     options = {**TINY_CLASSIFIER, "cache_dir": cache}
     gin.clear_config()
-    gin_setup.parse([CONFIG], [
+    config.parse([CONFIG], [
         "GANTrainer.checkpoint_every = 1", "GANTrainer.keep_checkpoints = 5",
         "GANTrainer.evaluator = @PeriodicEvaluator()", "PeriodicEvaluator.every = 2",
         "PeriodicEvaluator.metrics = ('fid', 'kid', 'pr')", "PeriodicEvaluator.num_samples = 40",
@@ -53,13 +52,13 @@ def _fid_by_iteration(model_dir):
 
 def test_evaluates_every_n_iterations_into_csv_and_jsonl(evaluated_run):
     trainer, _ = evaluated_run
-    rows, fid = _fid_by_iteration(trainer.model_dir)
+    rows, fid = _fid_by_iteration(trainer.run_dir.root)
     assert sorted(fid) == [2, 4]
     names = ["fid", "kid", "kid_std", "precision", "recall"]
     assert [r["metric"] for r in rows] == names * 2
     assert {(r["extractor"], r["num_samples"], r["num_real"], r["split"], r["dataset"]) for r in rows} == {
         ("classifier", "40", "297", "test", "digits")}
-    jsonl = evaluate.read_records(trainer.model_dir)
+    jsonl = evaluate.read_records(trainer.run_dir.root)
     assert [(r["metric"], r["iteration"]) for r in jsonl] == [(r["metric"], int(r["iteration"])) for r in rows]
     assert all(np.isfinite(r["value"]) for r in jsonl)
 
@@ -67,12 +66,12 @@ def test_evaluates_every_n_iterations_into_csv_and_jsonl(evaluated_run):
 def test_recorded_fid_is_the_ema_generator_against_the_test_split(evaluated_run):
     """Recompute the iteration-4 FID independently: same latents, cached classifier, test split."""
     trainer, cache = evaluated_run
-    _, fid = _fid_by_iteration(trainer.model_dir)
+    _, fid = _fid_by_iteration(trainer.run_dir.root)
     extractor = ClassifierExtractor(*load_or_train_classifier(
         "digits", train_if_missing=False, cache_dir=cache, **TINY_CLASSIFIER))
     real = evaluate.load_eval_data("digits", "test", False)[0]
-    z = np.random.default_rng([0, 0]).standard_normal((40, trainer.latent_dim)).astype(np.float32)
-    fake = trainer.G_ema(z, training=False).numpy()
+    z = np.random.default_rng([0, 0]).standard_normal((40, trainer.state.latent_dim)).astype(np.float32)
+    fake = trainer.state.G_ema(z, training=False).numpy()
     expected = evaluate.compute_metrics(extractor(real), extractor(fake), ["fid"])["fid"]
     assert fid[4] == pytest.approx(expected, rel=1e-6)
 
@@ -80,7 +79,7 @@ def test_recorded_fid_is_the_ema_generator_against_the_test_split(evaluated_run)
 def test_eval_scalars_reach_tensorboard(evaluated_run):
     trainer, _ = evaluated_run
     steps = {}
-    summaries = os.path.join(trainer.model_dir, "summaries")
+    summaries = os.path.join(trainer.run_dir.root, "summaries")
     for name in os.listdir(summaries):
         for record in tf.data.TFRecordDataset(os.path.join(summaries, name)):
             event = tf.compat.v1.Event.FromString(record.numpy())
@@ -91,22 +90,22 @@ def test_eval_scalars_reach_tensorboard(evaluated_run):
 
 
 def test_best_checkpoint_is_the_lowest_fid_and_loads_like_a_run(evaluated_run):
-    from ddst_tf.export.run_export import load_ema_generator
+    from ddst_tf.runs import load_ema_generator
     trainer, _ = evaluated_run
-    _, fid = _fid_by_iteration(trainer.model_dir)
+    _, fid = _fid_by_iteration(trainer.run_dir.root)
     best_iteration = min(fid, key=fid.get)
-    best_dir = os.path.join(trainer.model_dir, "best")
-    best = periodic.read_best(trainer.model_dir)
+    best_dir = os.path.join(trainer.run_dir.root, "best")
+    best = periodic.read_best(trainer.run_dir.root)
     assert (best["iteration"], best["metric"], best["checkpoint"]) == (best_iteration, "fid",
                                                                        f"ckpt-{best_iteration}")
     assert best["value"] == pytest.approx(fid[best_iteration])
     assert sorted(os.listdir(best_dir)) == ["best.json", "checkpoints", "config.gin", "model.json"]
-    assert [n for n in os.listdir(trainer.model_dir) if n.startswith(".best")] == []
+    assert [n for n in os.listdir(trainer.run_dir.root) if n.startswith(".best")] == []
     generator, _, iteration = load_ema_generator(best_dir)
     gin.clear_config()
     assert iteration == best_iteration
     for name in (f"ckpt-{best_iteration}.index", f"ckpt-{best_iteration}.data-00000-of-00001"):
-        assert filecmp.cmp(os.path.join(trainer.model_dir, "checkpoints", name),
+        assert filecmp.cmp(os.path.join(trainer.run_dir.root, "checkpoints", name),
                            os.path.join(best_dir, "checkpoints", name), shallow=False)
 
 
@@ -159,17 +158,16 @@ def test_update_best_higher_is_better_and_replaces_an_incomparable_best(tmp_path
 
 def test_evaluates_at_multiples_of_every_and_at_the_last_iteration():
     evaluator = periodic.PeriodicEvaluator(every=4)
-    trainer = types.SimpleNamespace(num_iterations=10, checkpoint_every=2)
-    assert [s for s in range(1, 11) if evaluator.should_evaluate(trainer, s)] == [4, 8, 10]
+    assert [s for s in range(1, 11) if evaluator.should_evaluate(s, 10)] == [4, 8, 10]
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"every": 0}, "every must be a positive number of iterations, got 0"),
+    ({"every": 0}, "PeriodicEvaluator.every must be a positive integer; got 0"),
     ({"every": 2, "metrics": ("fid", "lpips")}, r"unknown metrics \['lpips'\]"),
     ({"every": 2, "metrics": ()}, "metrics must name at least one of"),
     ({"every": 2, "features": "vgg"}, "unknown features 'vgg'"),
     ({"every": 2, "metrics": ("kid",)}, r"best_metric 'fid' is not computed by metrics=\('kid',\)"),
-    ({"every": 2, "num_samples": 1}, "num_samples must be an integer >= 2, got 1"),
+    ({"every": 2, "num_samples": 1}, "PeriodicEvaluator.num_samples must be an integer >= 2; got 1"),
     ({"every": 2, "labels": "sorted"}, "labels must be one of"),
     ({"every": 2, "metrics": ("is",), "features": "squeezenet", "best_metric": "is"},
      "metric 'is' needs class logits"),
@@ -180,7 +178,7 @@ def test_bad_settings_are_named(kwargs, message):
 
 
 def test_every_is_required_in_gin():
-    gin_setup.register_configurables()
+    config.register_configurables()
     gin.parse_config("PeriodicEvaluator.metrics = ('fid',)")
     with pytest.raises(RuntimeError, match=r"Required bindings for `PeriodicEvaluator`.*\['every'\]"):
         periodic.PeriodicEvaluator()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ddst_tf.cli import gin_setup
+from ddst_tf import config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
@@ -24,15 +24,16 @@ TRAIN = os.path.join(os.path.dirname(sys.executable), "ddst-train")
 NUM_ITERATIONS = 40
 KEEP_CHECKPOINTS = 2
 KEEP_SAMPLES = 2
-# G prunes and regrows every 3 iterations; D (BR always >= B+) grows 0.40 -> 0.50 in steps
-# of 0.02 at iterations 3..15, then runs strict-mode DST every 3 iterations up to 39.
-BINDINGS = [f"NUM_ITERATIONS = {NUM_ITERATIONS}", "DensityController.delta = 0.02",
+# G prunes and regrows every 10 iterations; D (BR always >= B+) grows 0.40 -> 0.45 -> 0.50
+# at iterations 10 and 20, then runs strict-mode DST at 30.
+BINDINGS = [f"NUM_ITERATIONS = {NUM_ITERATIONS}", "DensityController.delta = 0.05",
             "GANTrainer.checkpoint_every = 2", f"GANTrainer.keep_checkpoints = {KEEP_CHECKPOINTS}",
             "GANTrainer.sample_every = 3", f"GANTrainer.keep_samples = {KEEP_SAMPLES}"]
 # The kill waits for this checkpoint (after two G and two D mask events), then a random delay,
-# cut short once the run reaches KILL_BEFORE_CHECKPOINT (so it never finishes first).
-KILL_AFTER_CHECKPOINT = 6
-KILL_BEFORE_CHECKPOINT = NUM_ITERATIONS - 10
+# cut short once the run reaches KILL_BEFORE_CHECKPOINT (before the D-DST at 30, so that D's
+# masks change again after the kill).
+KILL_AFTER_CHECKPOINT = 22
+KILL_BEFORE_CHECKPOINT = 28
 MAX_KILL_DELAY_SECONDS = 0.5
 POLL_SECONDS = 0.01
 TIMEOUT_SECONDS = 300
@@ -124,7 +125,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(runs):
     _, _, killed_at, at_kill, log = runs
     assert f"at iteration {killed_at}" in log and "Resumed from" in log
     assert f"iteration {NUM_ITERATIONS}/{NUM_ITERATIONS}" in log
-    # Mask events happened before the kill point (G updates at 3, 6; D grew at 3, 6).
+    # Mask events happened before the kill point (G updates at 10, 20; D grew at 10, 20).
     assert int(value_ending(at_kill, "d_controller/num_changes/.ATTRIBUTES/VARIABLE_VALUE")) >= 2
 
 
@@ -164,7 +165,7 @@ def clean_gin():
 def make_trainer(model_dir, num_iterations):
     from ddst_tf.training.trainer import GANTrainer
     gin.clear_config()
-    gin_setup.parse([CONFIG], [f"GANTrainer.num_iterations = {num_iterations}",
+    config.parse([CONFIG], [f"GANTrainer.num_iterations = {num_iterations}",
                                "GANTrainer.checkpoint_every = 2"])
     return GANTrainer(model_dir=str(model_dir))
 
@@ -180,8 +181,8 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_latest(tmp_path, cl
     (checkpoints / "ckpt-6.data-00000-of-00001").write_bytes(b"\x13" * 100)
     resumed = make_trainer(tmp_path, 6)
     assert resumed.restore_or_initialize().endswith("ckpt-4")
-    assert int(resumed.iteration.numpy()) == 4
+    assert int(resumed.state.iteration.numpy()) == 4
     resumed.train()
     final = make_trainer(tmp_path, 6)
     assert final.restore_or_initialize().endswith("ckpt-6")
-    assert int(final.iteration.numpy()) == 6
+    assert int(final.state.iteration.numpy()) == 6

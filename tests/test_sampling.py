@@ -64,9 +64,9 @@ def test_uniform_labels_are_seeded_and_in_range():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"num_samples": 0}, "num_samples must be a positive integer, got 0"),
-    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
-    ({"num_classes": -1}, "num_classes must be 0 .* got -1"),
+    ({"num_samples": 0}, "num_samples must be a positive integer; got 0"),
+    ({"batch_size": 0}, "batch_size must be a positive integer; got 0"),
+    ({"num_classes": -1}, r"num_classes \(0: unconditional\) must be an integer >= 0; got -1"),
     ({"num_classes": 3, "labels": "sorted"},
      r"label mode must be one of \('balanced', 'uniform'\), got 'sorted'"),
 ])

@@ -36,30 +36,31 @@ def timed(fn, *args):
 
 def main(argv):
     del argv
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
     from ddst_tf.sparse import view
+    from ddst_tf.training.step import IterationPlan
     from ddst_tf.training.trainer import GANTrainer
-    gin_setup.parse(["gin_configs/sngan_cifar10/sdst_balance_rigl.gin"], [
+    config.parse(["gin_configs/sngan_cifar10/sdst_balance_rigl.gin"], [
         f"D_G = {FLAGS.density}", f"GANTrainer.dataset = '{FLAGS.dataset}'",
         "NUM_ITERATIONS = 100000"])
     trainer = GANTrainer(model_dir="/tmp/ddst_benchmark_dst")
-    trainer.initialize_sparsity()
-    trainer.iterator = trainer.make_iterator()
-    nnz = int(view.total_nnz(trainer.g_layers))
-    for flag in (False, True):  # trace both variants first
-        timed(trainer._iteration_fn, trainer.iterator, False, flag, False)
+    trainer.restore_or_initialize()
+    nnz = int(view.total_nnz(trainer.state.g_layers))
+    plain_plan, update_plan = IterationPlan(), IterationPlan(update_g_masks=True)
+    for plan in (plain_plan, update_plan):  # trace both variants first
+        timed(trainer.step, trainer.iterator, plan)
     plain, with_update = [], []
     for _ in range(FLAGS.rounds):
-        plain.append(timed(trainer._iteration_fn, trainer.iterator, False, False, False))
-        with_update.append(timed(trainer._iteration_fn, trainer.iterator, False, True, False))
-    assert int(view.total_nnz(trainer.g_layers)) == nnz
+        plain.append(timed(trainer.step, trainer.iterator, plain_plan))
+        with_update.append(timed(trainer.step, trainer.iterator, update_plan))
+    assert int(view.total_nnz(trainer.state.g_layers)) == nnz
     t_plain, t_update = statistics.median(plain), statistics.median(with_update)
     cost = max(t_update - t_plain, 0.0)
     share = cost / (FLAGS.update_every * t_plain + cost)
     result = {
-        "model": "sngan32 (paper size)", "g_params_masked": sum(view.layer_sizes(trainer.g_layers)),
-        "density": FLAGS.density, "gen_batch_size": trainer.gen_batch_size,
-        "disc_batch_size": trainer.disc_batch_size, "n_critic": trainer.n_critic,
+        "model": "sngan32 (paper size)", "g_params_masked": sum(view.layer_sizes(trainer.state.g_layers)),
+        "density": FLAGS.density, "gen_batch_size": trainer.recipe.gen_batch_size,
+        "disc_batch_size": trainer.recipe.disc_batch_size, "n_critic": trainer.recipe.n_critic,
         "rounds": FLAGS.rounds, "iteration_seconds_median": t_plain,
         "iteration_with_update_seconds_median": t_update, "update_cost_seconds": cost,
         "update_every": FLAGS.update_every, "share_of_training_time": share,

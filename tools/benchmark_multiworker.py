@@ -46,11 +46,12 @@ def worker_main(batch_multiplier, warmup, iterations):
     """Time ``iterations`` training iterations in this process; print one JSON line."""
     import gin
 
-    from ddst_tf.cli import gin_setup
+    from ddst_tf import config
+    from ddst_tf.training.step import IterationPlan
     from ddst_tf.training.strategies import is_chief, make_strategy
     multi_worker = "TF_CONFIG" in os.environ
     strategy = make_strategy("multi_worker" if multi_worker else "default")
-    gin_setup.register_configurables()
+    config.register_configurables()
     gin.parse_config(CONFIG)
     gin.bind_parameter("GANTrainer.gen_batch_size", GEN_BATCH * batch_multiplier)
     gin.bind_parameter("GANTrainer.disc_batch_size", DISC_BATCH * batch_multiplier)
@@ -59,11 +60,11 @@ def worker_main(batch_multiplier, warmup, iterations):
         trainer = GANTrainer(model_dir=model_dir, strategy=strategy)
         trainer.restore_or_initialize()
         for _ in range(warmup):
-            out = trainer._iteration_fn(trainer.iterator, False, False, False)
+            out = trainer.step(trainer.iterator, IterationPlan())
         float(out["d_loss"])
         start = time.perf_counter()
         for _ in range(iterations):
-            out = trainer._iteration_fn(trainer.iterator, False, False, False)
+            out = trainer.step(trainer.iterator, IterationPlan())
         float(out["d_loss"])
         seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "chief": is_chief(strategy),

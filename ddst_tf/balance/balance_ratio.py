@@ -7,10 +7,10 @@ minibatch mean of logits from D *after* its update, G before/after its update on
 of the means). BR near 0: D too strong; BR above 1: D too weak.
 """
 
-import numbers
-
 import gin
 import tensorflow as tf
+
+from ddst_tf import validation
 
 DEFAULT_MIN_DENOMINATOR = 1e-6
 
@@ -24,19 +24,24 @@ def balance_ratio_sample(g_post_logits, g_pre_logits, real_logits):
                  for logits in (g_post_logits, g_pre_logits, real_logits))
 
 
-def check_br_config(br_freq, update_every):
-    """Raise unless ``br_freq <= update_every // 10`` (the official ``main.py`` assertion).
+def check_br_config(br_freq, update_every, measured=True):
+    """The official ``main.py`` rules for a BR-driven density controller, checked at start-up.
 
-    ``update_every`` is D's density-update period ΔT_D in iterations; the rule guarantees at
-    least ten BR samples between two density decisions.
+    BR must be measured (``measured``), and ``br_freq <= update_every // 10``, ``update_every``
+    being D's density-update period ΔT_D in iterations: at least ten BR samples between two
+    density decisions.
     """
-    br_freq = _positive_int("br_freq", br_freq)
-    update_every = _positive_int("update_every", update_every)
+    if not measured:
+        raise validation.InvalidValueError(
+            "the density controller decides from the balance ratio, but "
+            "GANTrainer.measure_balance_ratio = False; set it to True")
+    br_freq = validation.positive_int("BalanceRatio.br_freq", br_freq)
+    update_every = validation.positive_int("DensityController.update_every", update_every)
     if br_freq > update_every // 10:
-        raise ValueError(
-            f"br_freq={br_freq} is too large for the density update period "
-            f"update_every={update_every}: br_freq must be <= update_every // 10 = "
-            f"{update_every // 10} (at least ten BR samples per update period)")
+        raise validation.InvalidValueError(
+            f"BalanceRatio.br_freq={br_freq} is too large for DensityController.update_every="
+            f"{update_every}: br_freq must be <= update_every // 10 = {update_every // 10} "
+            f"(at least ten BR samples per density decision)")
 
 
 @gin.configurable
@@ -56,16 +61,14 @@ class BalanceRatio(tf.Module):
     def __init__(self, da_iters=1000, br_freq=10, min_denominator=DEFAULT_MIN_DENOMINATOR,
                  name="balance_ratio"):
         super().__init__(name=name)
-        self.da_iters = _positive_int("da_iters", da_iters)
-        self.br_freq = _positive_int("br_freq", br_freq)
+        self.da_iters = validation.positive_int("BalanceRatio.da_iters", da_iters)
+        self.br_freq = validation.positive_int("BalanceRatio.br_freq", br_freq)
         if self.br_freq > self.da_iters:
-            raise ValueError(
+            raise validation.InvalidValueError(
                 f"br_freq={br_freq} must be <= da_iters={da_iters} (the window "
                 f"da_iters // br_freq must hold at least one sample)")
-        if (isinstance(min_denominator, bool) or not isinstance(min_denominator, numbers.Real)
-                or not min_denominator > 0):
-            raise ValueError(f"min_denominator must be a positive number, got {min_denominator!r}")
-        self.min_denominator = float(min_denominator)
+        self.min_denominator = validation.positive_real("BalanceRatio.min_denominator",
+                                                        min_denominator)
         self.window_size = self.da_iters // self.br_freq
         with self.name_scope:
             only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -137,8 +140,3 @@ class BalanceRatio(tf.Module):
         total = tf.reduce_sum(tf.where(filled, values, tf.zeros_like(values)))
         return total / tf.cast(self.num_filled(), tf.float64)
 
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer (iterations), got {value!r}")
-    return int(value)

@@ -13,19 +13,25 @@ ratio with its bounds [B-, B+] (spec Sec. 4.5 "Reconstructed Algorithm" and 4.6)
 Modes: ``relaxed`` (cap 1), ``strict`` (cap d_max), ``dda`` (relaxed control, the DDA
 baseline's bounds; keeping G static is the trainer's job), ``linear`` (d_D rises linearly
 from its initial value towards 1 by random growth, no BR), ``static`` (never changes D).
+
+The initial density, run length and n_critic are facts of the run, not settings: recipes
+pass the class (``GANTrainer.d_controller = @DensityController``) and the trainer constructs
+it with them (gin may not bind them).
 """
 
 import enum
 import math
-import numbers
 
 import gin
 import tensorflow as tf
 
+from ddst_tf import validation
 from ddst_tf.sparse import mask_update, scores, view
 from ddst_tf.sparse.schedules import CosineDropFraction
 
 MODES = ("relaxed", "strict", "dda", "linear", "static")
+# Modes whose decisions come from the balance ratio.
+BR_DRIVEN_MODES = ("relaxed", "strict", "dda")
 # Defaults of the official scripts (adapt_relax.sh, adapt_strict.sh, baseline2.sh), per mode.
 MODE_DEFAULTS = {
     "relaxed": {"bounds": (0.45, 0.55), "update_every": 1000, "grow_score": "gradient"},
@@ -55,7 +61,7 @@ def target_nnz(density, size):
     return int(math.floor(round(float(density) * size, 6) + 0.5))
 
 
-@gin.configurable
+@gin.configurable(denylist=["initial_density", "num_iterations", "n_critic"])
 class DensityController(tf.Module):
     """Stateful, checkpointable D density controller; see the module docstring for the rule.
 
@@ -67,26 +73,26 @@ class DensityController(tf.Module):
     decisions), ``num_dst`` and ``last_dst_fraction``.
     """
 
-    def __init__(self, mode=gin.REQUIRED, initial_density=gin.REQUIRED,
-                 num_iterations=gin.REQUIRED, n_critic=5, bounds=None, delta=0.05,
-                 update_every=None, floor=0.05, d_max=0.5, inclusive=True, grow_score=None,
-                 drop_score="magnitude", dst_initial_fraction=0.5, dst_final_fraction=0.005,
-                 name="density_controller"):
+    def __init__(self, mode=gin.REQUIRED, *, initial_density, num_iterations, n_critic,
+                 bounds=None, delta=0.05, update_every=None, floor=0.05, d_max=0.5,
+                 inclusive=True, grow_score=None, drop_score="magnitude",
+                 dst_initial_fraction=0.5, dst_final_fraction=0.005, name="density_controller"):
         super().__init__(name=name)
-        if mode not in MODES:
-            raise ValueError(f"Unknown density control mode {mode!r}; allowed: {list(MODES)}")
+        self.mode = validation.one_of("DensityController.mode", mode, MODES)
         defaults = MODE_DEFAULTS[mode]
-        self.mode = mode
-        self.initial_density = _fraction("initial_density", initial_density)
-        self.num_iterations = _positive_int("num_iterations", num_iterations)
-        self.n_critic = _positive_int("n_critic", n_critic)
-        self.update_every = _positive_int(
-            "update_every", defaults["update_every"] if update_every is None else update_every)
+        self.initial_density = validation.density("initial d_D (GANTrainer.densities[1])",
+                                                  initial_density)
+        self.num_iterations = validation.positive_int("GANTrainer.num_iterations",
+                                                      num_iterations)
+        self.n_critic = validation.positive_int("GANTrainer.n_critic", n_critic)
+        self.update_every = validation.positive_int(
+            "DensityController.update_every",
+            defaults["update_every"] if update_every is None else update_every)
         self.lower_bound, self.upper_bound = _bounds(
             defaults["bounds"] if bounds is None else bounds)
-        self.delta = _fraction("delta", delta)
-        self.floor = _fraction("floor", floor)
-        self.d_max = _fraction("d_max", d_max)
+        self.delta = validation.density("DensityController.delta", delta)
+        self.floor = validation.density("DensityController.floor", floor)
+        self.d_max = validation.density("DensityController.d_max", d_max)
         self.inclusive = bool(inclusive)
         self.grow_score = defaults["grow_score"] if grow_score is None else grow_score
         scores.grow_score_fn(self.grow_score)
@@ -116,6 +122,11 @@ class DensityController(tf.Module):
             self.num_changes = _state(tf.constant(0, tf.int64), "num_changes")
             self.num_dst = _state(tf.constant(0, tf.int64), "num_dst")
             self.last_dst_fraction = _state(tf.constant(0.0, tf.float64), "last_dst_fraction")
+
+    @property
+    def uses_balance_ratio(self):
+        """Whether this controller's decisions come from the balance ratio."""
+        return self.mode in BR_DRIVEN_MODES
 
     @property
     def cap(self):
@@ -257,26 +268,12 @@ def _state(initial, name):
 
 
 def _bounds(bounds):
-    pair = isinstance(bounds, (tuple, list)) and len(bounds) == 2
-    if not pair or not all(_is_real(b) and math.isfinite(b) for b in bounds):
-        raise ValueError(f"bounds must be two finite numbers (B-, B+), got {bounds!r}")
-    lower, upper = float(bounds[0]), float(bounds[1])
+    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+        raise validation.InvalidValueError(
+            f"DensityController.bounds must be two finite numbers (B-, B+); got {bounds!r}")
+    lower = validation.real("DensityController.bounds[0] (B-)", bounds[0])
+    upper = validation.real("DensityController.bounds[1] (B+)", bounds[1])
     if not lower < upper:
-        raise ValueError(f"bounds need B- < B+; got B-={lower} and B+={upper}")
+        raise validation.InvalidValueError(
+            f"DensityController.bounds need B- < B+; got B-={lower} and B+={upper}")
     return lower, upper
-
-
-def _fraction(name, value):
-    if not _is_real(value) or not 0.0 < value <= 1.0:
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
-    return float(value)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

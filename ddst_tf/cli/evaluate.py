@@ -75,7 +75,7 @@ def evaluate_run(families):
 
     from ddst_tf.eval import evaluate, sample_dump
     from ddst_tf.eval.sampling import generate_samples
-    from ddst_tf.export.run_export import load_ema_generator
+    from ddst_tf.runs import load_ema_generator
 
     gin.clear_config()
     try:

@@ -7,7 +7,7 @@ Re-running the same command resumes from the latest checkpoint in model_dir; a r
 killed at any moment and resumed ends exactly like an uninterrupted one (with the
 default --deterministic). Resuming with a different config is refused with a diff
 of the bindings (run-length and logging bindings may change; see
-gin_setup.RESUMABLE_BINDINGS) unless --allow_config_change is given.
+config.RESUMABLE_BINDINGS) unless --allow_config_change is given.
 The strategy comes from --strategy/--num_cpu_devices/--tpu when given, else from
 gin (``make_strategy.name = 'mirrored'``), else the default (one device).
 A non-finite loss or state exits non-zero with the iteration and the quantity.
@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from ddst_tf.cli import gin_setup  # noqa: E402
+from ddst_tf import config  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config files, applied in order.")
@@ -49,17 +49,14 @@ def strategy_from_flags():
                             if FLAGS[flag].present})
 
 
-def has_checkpoint(model_dir):
-    """Whether model_dir holds a checkpoint state file (a run to resume)."""
-    return os.path.isfile(os.path.join(model_dir, "checkpoints", "checkpoint"))
-
-
 def check_config(model_dir, allow_change):
     """Refuse (or, allowed, log) a config that differs from the stored one of a run to resume."""
     import gin
-    if not has_checkpoint(model_dir):
+
+    from ddst_tf.run_dir import RunDir
+    if not RunDir(model_dir).has_checkpoint_state():
         return
-    changes = gin_setup.check_resumable_config(model_dir, gin.config_str(), allow_change)
+    changes = config.check_resumable_config(model_dir, gin.config_str(), allow_change)
     for name, old, new in changes:
         logging.warning("Resuming with %s changed: %s -> %s", name, old, new)
 
@@ -68,10 +65,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
-    gin_setup.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+    config.parse(FLAGS.gin_file, FLAGS.gin_bindings)
     try:
         check_config(FLAGS.model_dir, FLAGS.allow_config_change)
-    except gin_setup.ConfigMismatchError as error:
+    except config.ConfigMismatchError as error:
         raise SystemExit(f"ddst-train: {error}") from None
     import tensorflow as tf
 
@@ -82,13 +79,13 @@ def main(argv):
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
     if is_chief(strategy):
-        gin_setup.record_config(FLAGS.model_dir)
+        config.record_config(FLAGS.model_dir)
     trainer = GANTrainer(model_dir=FLAGS.model_dir, strategy=strategy)
     try:
         metrics = trainer.train()
     except NonFiniteError as error:
         raise SystemExit(f"ddst-train: {error}") from None
-    logging.info("Finished at iteration %d: %s", int(trainer.iteration.numpy()), metrics)
+    logging.info("Finished at iteration %d: %s", int(trainer.state.iteration.numpy()), metrics)
 
 
 def run():

@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
+from ddst_tf import atomic_write
 from ddst_tf.data.images import (
     ImageData, check_fit_mode, fit_images, normalize_image_size, uint8_to_unit_range)
 
@@ -135,10 +136,8 @@ def _decode_with_cache(root, split, image_size, fit, channels, cache_dir):
     finally:
         reader.close()
     if cache:
-        os.makedirs(cache_dir, exist_ok=True)
-        partial = cache + f".{os.getpid()}.tmp.npz"
-        np.savez(partial, images=images, labels=labels, class_names=np.array(class_names))
-        os.replace(partial, cache)
+        with atomic_write.replacing(cache) as partial:
+            np.savez(partial, images=images, labels=labels, class_names=np.array(class_names))
     return images, labels, class_names
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from ddst_tf.data import make_dataset
 from ddst_tf.eval import features, metrics as metric_maths
 from ddst_tf.eval.sampling import generate_samples
+from ddst_tf.run_dir import RunDir
 
 METRIC_OUTPUTS = {
     "fid": ("fid",),
@@ -29,7 +30,6 @@ METRIC_OUTPUTS = {
 }
 RECORD_FIELDS = ("metric", "value", "extractor", "extractor_id", "num_samples", "num_real",
                  "iteration", "split", "dataset", "time", "seconds")
-EVAL_DIR = "eval"
 CSV_NAME = "metrics.csv"
 JSONL_NAME = "metrics.jsonl"
 
@@ -162,7 +162,7 @@ def evaluate_generator(generator, latent_dim, num_classes, extractor, real_featu
 
 def append_records(model_dir, records):
     """Append records to `<model_dir>/eval/metrics.csv` (header once) and `metrics.jsonl`; returns the paths."""
-    eval_dir = os.path.join(model_dir, EVAL_DIR)
+    eval_dir = RunDir(model_dir).eval
     os.makedirs(eval_dir, exist_ok=True)
     csv_path, jsonl_path = os.path.join(eval_dir, CSV_NAME), os.path.join(eval_dir, JSONL_NAME)
     new_csv = not os.path.isfile(csv_path) or os.path.getsize(csv_path) == 0
@@ -179,7 +179,7 @@ def append_records(model_dir, records):
 
 def read_records(model_dir):
     """All records of `<model_dir>/eval/metrics.jsonl` in order ([] when there are none)."""
-    path = os.path.join(model_dir, EVAL_DIR, JSONL_NAME)
+    path = os.path.join(RunDir(model_dir).eval, JSONL_NAME)
     if not os.path.isfile(path):
         return []
     with open(path) as handle:

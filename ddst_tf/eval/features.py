@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ddst_tf import atomic_write, validation
 from ddst_tf.data import default_cache_dir, make_dataset
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,14 +48,9 @@ def _check_images(images):
     return array.astype(np.float32, copy=False)
 
 
-def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-
-
 def _run_batched(batch_fn, images, batch_size):
     """Concatenated outputs of `batch_fn(tf float32 batch) -> (pool, logits or None)` over row blocks."""
-    _check_batch_size(batch_size)
+    validation.positive_int("batch_size", batch_size)
     pools, logits = [], []
     for start in range(0, len(images), batch_size):
         pool, batch_logits = batch_fn(tf.constant(images[start:start + batch_size]))
@@ -257,15 +253,6 @@ def train_classifier(train_test_data, architecture, training, seed, epochs, verb
     return model, classifier_accuracy(model, test_images, test_labels), seconds
 
 
-def _write_atomically(path, write):
-    """Run `write(temporary path)` and move the result to `path` (no half-written cache files)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    stem, suffix = os.path.splitext(path)
-    partial = f"{stem}.partial-{os.getpid()}{suffix}"
-    write(partial)
-    os.replace(partial, path)
-
-
 def load_or_train_classifier(dataset_name, cache_dir=None, *, epochs=DEFAULT_CLASSIFIER_EPOCHS, seed=0,
                              architecture=None, batch_size=None, learning_rate=None, image_size=None,
                              fit="resize", train_test_data=None, train_if_missing=True, verbose=0):
@@ -278,8 +265,7 @@ def load_or_train_classifier(dataset_name, cache_dir=None, *, epochs=DEFAULT_CLA
     `<cache_dir>/feature_classifiers/<dataset>-<key16>.keras` beside a JSON record with the
     test accuracy, the key parts and the training time.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    validation.positive_int("epochs", epochs)
     architecture = {**DEFAULT_CLASSIFIER_ARCHITECTURE, **(architecture or {})}
     architecture["conv_filters"] = [int(f) for f in architecture["conv_filters"]]
     unknown = sorted(set(architecture) - set(DEFAULT_CLASSIFIER_ARCHITECTURE))
@@ -307,14 +293,10 @@ def load_or_train_classifier(dataset_name, cache_dir=None, *, epochs=DEFAULT_CLA
     record = {"key": key, "key_parts": key_parts, "test_accuracy": accuracy, "train_seconds": seconds,
               "num_train": len(data[0]), "num_test": len(data[2]), "image_shape": list(data[0].shape[1:]),
               "num_classes": int(model.output_shape[-1]), "keras_version": keras.__version__}
-    _write_atomically(model_path, model.save)
-    _write_atomically(record_path, lambda path: _dump_json(record, path))
+    with atomic_write.replacing(model_path) as partial:
+        model.save(partial)
+    atomic_write.write_json(record_path, record)
     return model, record
-
-
-def _dump_json(record, path):
-    with open(path, "w") as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
 
 
 class ClassifierExtractor:

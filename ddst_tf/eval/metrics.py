@@ -11,6 +11,8 @@ counts must be static.
 import numpy as np
 import tensorflow as tf
 
+from ddst_tf import validation
+
 
 def _as_float64_matrix(values, name):
     """Converts `values` to a float64 [num_samples, num_features] tensor, or raises."""
@@ -38,12 +40,6 @@ def _as_feature_pair(real, fake, min_samples, why="to estimate a covariance"):
                 f"{name} activations need at least {min_samples} samples {why}, got "
                 f"{tensor.shape[0]}.")
     return real, fake
-
-
-def _check_positive_int(value, name):
-    """Raises unless `value` is a positive Python int."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
 def _covariance(activations):
@@ -138,8 +134,8 @@ def kernel_inception_distance_from_activations(
     std (ddof=0) of the subset values, as in the reference; TF-GAN instead reports the
     standard error over disjoint blocks. Each subset costs O(subset_size^2 * d).
     """
-    _check_positive_int(num_subsets, "num_subsets")
-    _check_positive_int(subset_size, "subset_size")
+    validation.positive_int("num_subsets", num_subsets)
+    validation.positive_int("subset_size", subset_size)
     real, fake = _as_feature_pair(real, fake, min_samples=2, why="for unbiased MMD^2")
     largest = min(real.shape[0], fake.shape[0])
     if not 2 <= subset_size <= largest:
@@ -189,7 +185,7 @@ def classifier_score_and_std_from_logits(logits, num_splits=10):
     """
     logits = _as_float64_logits(logits)
     num_samples = logits.shape[0]
-    _check_positive_int(num_splits, "num_splits")
+    validation.positive_int("num_splits", num_splits)
     if num_splits > num_samples:
         raise ValueError(
             f"num_splits must be at most the number of samples ({num_samples}), got "
@@ -242,8 +238,8 @@ def precision_recall_from_activations(real, fake, k=3, batch_size=1000):
     Distances are computed `batch_size` rows at a time, so memory is
     O(batch_size * num_samples). Returns (precision, recall).
     """
-    _check_positive_int(k, "k")
-    _check_positive_int(batch_size, "batch_size")
+    validation.positive_int("k", k)
+    validation.positive_int("batch_size", batch_size)
     real, fake = _as_feature_pair(
         real, fake, min_samples=k + 1, why=f"for k={k} nearest neighbours")
     precision = _fraction_inside_manifold(

@@ -2,7 +2,8 @@
 
 Enable it with gin: `GANTrainer.evaluator = @PeriodicEvaluator()` and
 `PeriodicEvaluator.every = 5000`. The trainer calls `maybe_evaluate` right after each
-checkpoint save, so `every` should be a multiple of `GANTrainer.checkpoint_every`.
+checkpoint save with what to evaluate (an `EvaluationTarget`) and the checkpoint just saved,
+so `every` should be a multiple of `GANTrainer.checkpoint_every`.
 
 `<model_dir>/best/` mirrors a run directory (config.gin, model.json, checkpoints/ with the one
 best checkpoint, best.json), so `ddst-eval` and `ddst-export --model_dir=<model_dir>/best` work
@@ -10,6 +11,7 @@ on it. It is rebuilt in a temporary directory and swapped in by rename; best.jso
 state that survives a restart.
 """
 
+import dataclasses
 import glob
 import json
 import os
@@ -20,18 +22,28 @@ import gin
 import tensorflow as tf
 from absl import logging
 
+from ddst_tf import validation
 from ddst_tf.eval import evaluate
 from ddst_tf.eval.features import EXTRACTORS
 from ddst_tf.eval.sampling import LABEL_MODES
+from ddst_tf.run_dir import BEST_RECORD, REBUILD_FILES, RunDir
 
-BEST_DIR = "best"
-BEST_JSON = "best.json"
-RUN_FILES = ("config.gin", "model.json")
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationTarget:
+    """What a periodic evaluation scores: a run's EMA generator, and where its run lives."""
+
+    generator: object
+    latent_dim: int
+    num_classes: int
+    image_shape: tuple
+    model_dir: str
+    num_iterations: int
 
 
 def read_best(model_dir):
     """The dict of `<model_dir>/best/best.json`, or None when no best checkpoint was kept yet."""
-    path = os.path.join(model_dir, BEST_DIR, BEST_JSON)
+    path = os.path.join(RunDir(model_dir).best, BEST_RECORD)
     if not os.path.isfile(path):
         return None
     with open(path) as handle:
@@ -45,23 +57,23 @@ def save_best(model_dir, checkpoint_prefix, record):
         raise FileNotFoundError(f"no checkpoint files at {checkpoint_prefix!r} to keep as the best")
     partial = tempfile.mkdtemp(prefix=".best.partial-", dir=model_dir)
     try:
-        checkpoints = os.path.join(partial, "checkpoints")
+        checkpoints = RunDir(partial).checkpoints
         os.makedirs(checkpoints)
         for path in files:
             shutil.copy2(path, checkpoints)
         name = os.path.basename(checkpoint_prefix)
-        with open(os.path.join(checkpoints, "checkpoint"), "w") as handle:
+        with open(RunDir(partial).checkpoint_state, "w") as handle:
             handle.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
-        for run_file in RUN_FILES:
+        for run_file in REBUILD_FILES:
             if os.path.isfile(os.path.join(model_dir, run_file)):
                 shutil.copy2(os.path.join(model_dir, run_file), partial)
-        with open(os.path.join(partial, BEST_JSON), "w") as handle:
+        with open(os.path.join(partial, BEST_RECORD), "w") as handle:
             json.dump({**record, "checkpoint": name}, handle, indent=2, sort_keys=True)
-        best = os.path.join(model_dir, BEST_DIR)
+        best = RunDir(model_dir).best
         retired = None
         if os.path.exists(best):
             retired = tempfile.mkdtemp(prefix=".best.retired-", dir=model_dir)
-            os.rename(best, os.path.join(retired, BEST_DIR))
+            os.rename(best, os.path.join(retired, os.path.basename(best)))
         os.rename(partial, best)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -104,10 +116,8 @@ class PeriodicEvaluator:
                  num_samples=5000, dataset=None, split="test", best_metric="fid",
                  lower_is_better=True, batch_size=100, seed=0, labels="balanced",
                  extractor_options=None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive number of iterations, got {every!r}")
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 2:
-            raise ValueError(f"num_samples must be an integer >= 2, got {num_samples!r}")
+        every = validation.positive_int("PeriodicEvaluator.every", every)
+        num_samples = validation.integer("PeriodicEvaluator.num_samples", num_samples, minimum=2)
         if features not in EXTRACTORS:
             raise ValueError(f"unknown features {features!r}; known extractors: {sorted(EXTRACTORS)}")
         if labels not in LABEL_MODES:
@@ -135,42 +145,44 @@ class PeriodicEvaluator:
         self.extractor_options = dict(extractor_options or {})
         self._extractor = None
         self._real_features = None
-        self._schedule_checked = False
 
-    def should_evaluate(self, trainer, step):
-        return step % self.every == 0 or step == trainer.num_iterations
-
-    def maybe_evaluate(self, trainer, step):
-        """Evaluate at this iteration if it is due; returns the records written or None."""
-        if not self._schedule_checked and self.every % trainer.checkpoint_every:
+    def check_schedule(self, checkpoint_every):
+        """Warn unless evaluations fall on checkpoints (the trainer offers them only there)."""
+        if self.every % checkpoint_every:
             logging.warning("PeriodicEvaluator.every = %d is not a multiple of GANTrainer.checkpoint_every "
                             "= %d: the trainer offers evaluations only at checkpoints", self.every,
-                            trainer.checkpoint_every)
-        self._schedule_checked = True
-        if not self.should_evaluate(trainer, step):
-            return None
-        return self.evaluate(trainer, step)
+                            checkpoint_every)
 
-    def evaluate(self, trainer, step):
+    def should_evaluate(self, step, num_iterations):
+        return step % self.every == 0 or step == num_iterations
+
+    def maybe_evaluate(self, step, target, checkpoint_path):
+        """Evaluate `target` at this iteration if due (`checkpoint_path`: the checkpoint just
+        saved, kept as the best if it wins); returns the records written or None."""
+        if not self.should_evaluate(step, target.num_iterations):
+            return None
+        return self.evaluate(step, target, checkpoint_path)
+
+    def evaluate(self, step, target, checkpoint_path):
         """Score, append the records, write `eval/<metric>` scalars and update the best checkpoint."""
         dataset = self.dataset or evaluate.run_dataset_name()
-        self._prepare(dataset, trainer.data.image_shape)
+        self._prepare(dataset, target.image_shape)
         records, _, _ = evaluate.evaluate_generator(
-            trainer.G_ema, trainer.latent_dim, trainer.num_classes, self._extractor,
+            target.generator, target.latent_dim, target.num_classes, self._extractor,
             self._real_features, self.families, num_samples=self.num_samples, iteration=step,
             split=self.split, dataset=dataset, batch_size=self.batch_size, seed=self.seed,
             labels=self.labels)
-        evaluate.append_records(trainer.model_dir, records)
+        evaluate.append_records(target.model_dir, records)
         for record in records:
             tf.summary.scalar(f"eval/{record['metric']}", record["value"], step=step)
         logging.info("iteration %d eval (%s, %d samples, %.1f s): %s", step, self.features,
                      self.num_samples, records[0]["seconds"],
                      ", ".join(f"{r['metric']} {r['value']:.4f}" for r in records))
         if self.best_metric is not None and update_best(
-                trainer.model_dir, trainer.checkpoint.manager.latest_checkpoint, records,
-                self.best_metric, self.lower_is_better):
+                target.model_dir, checkpoint_path, records, self.best_metric,
+                self.lower_is_better):
             logging.info("iteration %d is the best so far by %s; kept in %s", step,
-                         self.best_metric, os.path.join(trainer.model_dir, BEST_DIR))
+                         self.best_metric, RunDir(target.model_dir).best)
         return records
 
     def _prepare(self, dataset, image_shape):

@@ -12,6 +12,8 @@ import tempfile
 import numpy as np
 from PIL import Image
 
+from ddst_tf import atomic_write
+
 DUMP_FORMATS = ("png", "npz")
 NPZ_NAME = "samples.npz"
 LABELS_NAME = "labels.csv"
@@ -72,10 +74,8 @@ def dump_npz(images, labels, path):
     labels = _check_labels(labels, len(pixels))
     if labels is not None:
         arrays["labels"] = labels
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    partial = f"{path}.partial-{os.getpid()}.npz"
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
+    with atomic_write.replacing(os.path.abspath(path)) as partial:
+        np.savez(partial, **arrays)
     return path
 
 

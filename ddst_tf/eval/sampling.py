@@ -7,18 +7,15 @@ gives the same N images whatever the batch size. Conditional generators get labe
 
 import numpy as np
 
+from ddst_tf import validation
+
 LABEL_MODES = ("balanced", "uniform")
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def sample_labels(num_samples, num_classes, mode="balanced", seed=0):
     """int32 [num_samples] class labels in [0, num_classes): `balanced` (shuffled) or `uniform`."""
-    _check_positive_int(num_samples, "num_samples")
-    _check_positive_int(num_classes, "num_classes")
+    validation.positive_int("num_samples", num_samples)
+    validation.positive_int("num_classes", num_classes)
     if mode not in LABEL_MODES:
         raise ValueError(f"label mode must be one of {LABEL_MODES}, got {mode!r}")
     rng = np.random.default_rng([seed, 1])
@@ -34,11 +31,10 @@ def generate_samples(generator, num_samples, latent_dim, num_classes=0, batch_si
     `generator` takes z [B, latent_dim] (or [z, y] when `num_classes` > 0), as ddst_tf's
     generators do; z ~ N(0, I) from the seeded stream, labels from `sample_labels`.
     """
-    _check_positive_int(num_samples, "num_samples")
-    _check_positive_int(latent_dim, "latent_dim")
-    _check_positive_int(batch_size, "batch_size")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
-        raise ValueError(f"num_classes must be 0 (unconditional) or a positive integer, got {num_classes!r}")
+    validation.positive_int("num_samples", num_samples)
+    validation.positive_int("latent_dim", latent_dim)
+    validation.positive_int("batch_size", batch_size)
+    validation.non_negative_int("num_classes (0: unconditional)", num_classes)
     rng = np.random.default_rng([seed, 0])
     classes = sample_labels(num_samples, num_classes, labels, seed) if num_classes else None
     batches = []

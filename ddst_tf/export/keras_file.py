@@ -7,10 +7,9 @@ A stripped model (:func:`ddst_tf.export.strip.strip`) is made of built-in
 Keras layers only and loads with plain Keras.
 """
 
-import os
-
 import keras
 
+from ddst_tf import atomic_write
 from ddst_tf.export.strip import strip
 from ddst_tf.layers import masked  # noqa: F401  (registers the masked layers)
 from ddst_tf.layers import spectral_norm  # noqa: F401  (registers the SN layers)
@@ -24,10 +23,9 @@ def _check_suffix(path):
 
 
 def _save_atomically(model, path):
-    """keras.saving.save_model to a temporary .keras file, then rename it over ``path``."""
-    tmp = f"{str(path)[:-len(SUFFIX)]}.tmp-{os.getpid()}{SUFFIX}"
-    keras.saving.save_model(model, tmp)
-    os.replace(tmp, path)
+    """keras.saving.save_model to ``path``, atomically."""
+    with atomic_write.replacing(str(path)) as partial:
+        keras.saving.save_model(model, partial)
 
 
 def save_sparse_model(model, path):

@@ -4,39 +4,21 @@ import os
 
 import gin
 import numpy as np
-import tensorflow as tf
 
-from ddst_tf.cli import gin_setup
+from ddst_tf.atomic_write import write_bytes, write_json
 from ddst_tf.export import tflite
 from ddst_tf.export.keras_file import SUFFIX as KERAS_SUFFIX
 from ddst_tf.export.keras_file import export_keras
 from ddst_tf.export.savedmodel import export_saved_model
 from ddst_tf.export.strip import strip
-from ddst_tf.models import registry
+from ddst_tf.runs import load_ema_generator
 from ddst_tf.sparse import view
-from ddst_tf.training.atomic_write import write_bytes, write_json
-from ddst_tf.training.model_info import read_model_info
 
 FORMATS = ("saved_model", "keras", "tflite")
 TFLITE_SUFFIX = ".tflite"
 # The TFLite output may differ from the Keras model's by at most this (images in [-1, 1]).
 TFLITE_TOLERANCE = 1e-4
 TFLITE_CHECK_BATCH = 4
-
-
-def load_ema_generator(model_dir):
-    """Rebuild the run's generator and restore its EMA weights from the latest checkpoint."""
-    info = read_model_info(model_dir)
-    gin_setup.parse_saved(model_dir)
-    generator, _ = registry.build_gan(info["model"], image_shape=tuple(info["image_shape"]),
-                                      num_classes=info["num_classes"], generator_only=True)
-    checkpoint_dir = os.path.join(model_dir, "checkpoints")
-    path = tf.train.latest_checkpoint(checkpoint_dir)
-    if path is None:
-        raise FileNotFoundError(f"No checkpoint in {checkpoint_dir}: train first")
-    tf.train.Checkpoint(G_ema=generator).restore(path).expect_partial()
-    iteration = int(path.rsplit("-", 1)[-1])
-    return generator, info, iteration
 
 
 def info_path(output):

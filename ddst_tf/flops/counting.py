@@ -31,6 +31,7 @@ import math
 import keras
 import numpy as np
 
+from ddst_tf import validation
 from ddst_tf.layers.masked import MASKED_LAYER_TYPES
 
 KINDS = ("dense", "conv", "conv_transpose", "batch_norm", "embedding")
@@ -224,8 +225,7 @@ def iteration_flops(g_forward, d_forward, gen_batch_size, disc_batch_size, n_cri
     """
     for name, value in [("gen_batch_size", gen_batch_size),
                         ("disc_batch_size", disc_batch_size), ("n_critic", n_critic)]:
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        validation.positive_int(name, value)
     g_samples = disc_batch_size * n_critic + 3 * gen_batch_size
     d_samples = 3 * disc_batch_size * n_critic + gen_batch_size
     if paper_convention:

@@ -3,31 +3,44 @@
 SET and RigL differ only in the grow score (``random`` vs ``gradient``); the
 paper's G-DST is global magnitude drop with global gradient growth, the drop
 fraction following a cosine from 0.5 to 0.005, every 500 iterations.
+
+The run's length is the trainer's fact: recipes pass the class
+(``GANTrainer.g_dst = @DynamicSparsity``) and the trainer constructs it with
+``num_steps``, which becomes the schedule's ``end_step``.
 """
 
 import gin
 import tensorflow as tf
 
+from ddst_tf import validation
 from ddst_tf.sparse import mask_update, scores
+from ddst_tf.sparse.schedules import DropFractionSchedule
 
 
-@gin.configurable
+@gin.configurable(denylist=["num_steps"])
 class DynamicSparsity:
     """Prune-and-regrow of one network's masks; G and D each get their own.
 
-    ``schedule(step) -> (should_update, fraction)`` is evaluated on the
-    network's own optimizer-step counter.
+    ``schedule`` is a drop-fraction schedule class (or any callable) taking
+    ``end_step=num_steps``; the schedule ``(step) -> (should_update, fraction)``
+    is evaluated on the network's own optimizer-step counter, ``num_steps`` being
+    how many steps that network trains in the run.
     """
 
-    def __init__(self, schedule=gin.REQUIRED, drop_score="magnitude", grow_score="gradient",
-                 scope="global", allow_regrow_dropped=True, reset_optimizer_slots=False):
-        self.schedule = schedule
+    def __init__(self, schedule=gin.REQUIRED, *, num_steps, drop_score="magnitude",
+                 grow_score="gradient", scope="global", allow_regrow_dropped=True,
+                 reset_optimizer_slots=False):
+        if isinstance(schedule, DropFractionSchedule) or not callable(schedule):
+            raise validation.InvalidValueError(
+                f"DynamicSparsity.schedule must be a schedule class such as "
+                f"@CosineDropFraction (without parentheses: it is given end_step); got "
+                f"{schedule!r}")
+        self.num_steps = validation.positive_int("DynamicSparsity.num_steps", num_steps)
+        self.schedule = schedule(end_step=self.num_steps)
         self.drop_score = scores.drop_score_fn(drop_score)
         self.grow_score_name = grow_score
         self.grow_score = scores.grow_score_fn(grow_score)
-        if scope not in mask_update.SCOPES:
-            raise ValueError(f"Unknown DST scope {scope!r}; allowed: {list(mask_update.SCOPES)}")
-        self.scope = scope
+        self.scope = validation.one_of("DynamicSparsity.scope", scope, mask_update.SCOPES)
         self.allow_regrow_dropped = bool(allow_regrow_dropped)
         self.reset_optimizer_slots = bool(reset_optimizer_slots)
 

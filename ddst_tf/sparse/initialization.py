@@ -32,23 +32,15 @@ not depend on the other layers. The official ADAPT code samples
 ``Bernoulli(density_l)`` per weight instead, so its counts are random.
 """
 
-import math
-
 import gin
 import numpy as np
 
+from ddst_tf import validation
 from ddst_tf.sparse import view
 
 # Layers whose eps * raw_l is within this of 1 are treated as dense, so that
 # d = 1 yields exact ones instead of 0.999999...
 _DENSE_TOLERANCE = 1e-9
-
-
-def _check_density(value, what):
-    """Raise unless value is a number in (0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not 0.0 < value <= 1.0:
-        raise ValueError(f"{what} must be a number in (0, 1]; got {value!r}")
 
 
 def _kernel_size(shape):
@@ -71,7 +63,7 @@ def _fixed_densities(shapes, dense_layers, layer_densities):
         raise ValueError(f"Layers {both} are in both dense_layers and layer_densities; "
                          f"give each layer one override")
     for name, value in layer_densities.items():
-        _check_density(value, f"layer_densities[{name!r}]")
+        validation.density(f"SparseInit.layer_densities[{name!r}]", value)
     fixed = {name: 1.0 for name in dense_layers}
     fixed.update({name: float(value) for name, value in layer_densities.items()})
     return fixed
@@ -83,7 +75,7 @@ def solve_densities(shapes, density, raw_density, dense_layers=(), layer_densiti
     shapes: {name: kernel shape}; raw_density: shape -> positive float.
     Returns {name: density} in the order of ``shapes``.
     """
-    _check_density(density, "density")
+    validation.density("density", density)
     sizes = {name: _kernel_size(shape) for name, shape in shapes.items()}
     fixed = _fixed_densities(shapes, dense_layers, layer_densities)
     free = [name for name in shapes if name not in fixed]
@@ -146,10 +138,7 @@ def erdos_renyi(shapes, density, dense_layers=(), layer_densities=None):
 
 def erk(shapes, density, erk_power_scale=1.0, dense_layers=(), layer_densities=None):
     """ERK densities: raw_l = (sum(shape) / prod(shape)) ** erk_power_scale."""
-    if isinstance(erk_power_scale, bool) or not isinstance(erk_power_scale, (int, float)) \
-            or not math.isfinite(erk_power_scale) or erk_power_scale < 0:
-        raise ValueError(f"erk_power_scale must be a finite number >= 0; "
-                         f"got {erk_power_scale!r}")
+    erk_power_scale = validation.real("SparseInit.erk_power_scale", erk_power_scale, low=0.0)
     return solve_densities(
         shapes, density, lambda shape: (sum(shape) / _kernel_size(shape)) ** erk_power_scale,
         dense_layers, layer_densities)
@@ -163,8 +152,7 @@ def random_masks(shapes, densities, seed):
 
     Layer i's positions come from ``np.random.default_rng([seed, i])``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = validation.non_negative_int("seed", seed)
     masks = {}
     for index, (name, shape) in enumerate(shapes.items()):
         size = _kernel_size(shape)
@@ -200,7 +188,7 @@ class SparseInit:
         if method != "erk" and erk_power_scale != 1.0:
             raise ValueError(f"erk_power_scale={erk_power_scale!r} only applies to "
                              f"method 'erk', not {method!r}")
-        _check_density(density, "density")
+        validation.density("density", density)
         self.method = method
         self.density = float(density)
         self.erk_power_scale = erk_power_scale

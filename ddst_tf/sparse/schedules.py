@@ -5,6 +5,10 @@ fraction)``, a bool tensor and a float64 tensor, plus ``get_config`` /
 ``from_config``. ``step`` is the network's own optimizer-step counter (an int64
 variable owned by the trainer); schedules hold no state.
 
+``end_step`` is a fact of the run, not a setting: gin may not bind it. Recipes pass
+the schedule class (``DynamicSparsity.schedule = @CosineDropFraction``) and the
+trainer's parts construct it with the run's length.
+
 Updates happen every ``update_every`` steps, never at step 0 and never at or
 after ``end_step`` (the official code skips the update at step T_max):
 ``should_update = step > 0 and step % update_every == 0 and step < end_step``.
@@ -12,10 +16,11 @@ The fraction is evaluated at ``min(step, end_step)``.
 """
 
 import math
-import numbers
 
 import gin
 import tensorflow as tf
+
+from ddst_tf import validation
 
 DEFAULT_FINAL_FRACTION = 0.005
 
@@ -24,8 +29,9 @@ class DropFractionSchedule:
     """Update cadence and validation shared by the drop-fraction schedules."""
 
     def __init__(self, update_every, end_step):
-        self.update_every = _positive_int("update_every", update_every)
-        self.end_step = _positive_int("end_step", end_step)
+        self.update_every = validation.positive_int(
+            f"{type(self).__name__}.update_every", update_every)
+        self.end_step = validation.positive_int(f"{type(self).__name__}.end_step", end_step)
 
     def __call__(self, step):
         step = tf.cast(step, tf.int64)
@@ -47,14 +53,13 @@ class DropFractionSchedule:
         return cls(**config)
 
 
-@gin.configurable
+@gin.configurable(denylist=["end_step"])
 class ConstantDropFraction(DropFractionSchedule):
     """The same drop fraction at every update."""
 
-    def __init__(self, fraction=gin.REQUIRED, update_every=gin.REQUIRED,
-                 end_step=gin.REQUIRED):
+    def __init__(self, fraction=gin.REQUIRED, update_every=gin.REQUIRED, *, end_step):
         super().__init__(update_every, end_step)
-        self.fraction = _open_unit_fraction("fraction", fraction)
+        self.fraction = validation.open_fraction("ConstantDropFraction.fraction", fraction)
 
     def fraction_at(self, progress):
         return tf.ones_like(progress) * self.fraction
@@ -66,18 +71,20 @@ class ConstantDropFraction(DropFractionSchedule):
 class _DecayingDropFraction(DropFractionSchedule):
     """A fraction going from ``initial_fraction`` to ``final_fraction`` over ``end_step``."""
 
-    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED,
-                 end_step=gin.REQUIRED, final_fraction=DEFAULT_FINAL_FRACTION):
+    def __init__(self, initial_fraction=gin.REQUIRED, update_every=gin.REQUIRED, *, end_step,
+                 final_fraction=DEFAULT_FINAL_FRACTION):
         super().__init__(update_every, end_step)
-        self.initial_fraction = _open_unit_fraction("initial_fraction", initial_fraction)
-        self.final_fraction = _open_unit_fraction("final_fraction", final_fraction)
+        name = type(self).__name__
+        self.initial_fraction = validation.open_fraction(f"{name}.initial_fraction",
+                                                         initial_fraction)
+        self.final_fraction = validation.open_fraction(f"{name}.final_fraction", final_fraction)
 
     def get_config(self):
         return {**super().get_config(), "initial_fraction": self.initial_fraction,
                 "final_fraction": self.final_fraction}
 
 
-@gin.configurable
+@gin.configurable(denylist=["end_step"])
 class CosineDropFraction(_DecayingDropFraction):
     """Cosine annealing from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
 
@@ -91,7 +98,7 @@ class CosineDropFraction(_DecayingDropFraction):
         return self.final_fraction + (self.initial_fraction - self.final_fraction) * cosine
 
 
-@gin.configurable
+@gin.configurable(denylist=["end_step"])
 class LinearDropFraction(_DecayingDropFraction):
     """Linear interpolation from ``initial_fraction`` to ``final_fraction`` over ``end_step``.
 
@@ -102,14 +109,3 @@ class LinearDropFraction(_DecayingDropFraction):
     def fraction_at(self, progress):
         return self.initial_fraction + (self.final_fraction - self.initial_fraction) * progress
 
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer (steps), got {value!r}")
-    return int(value)
-
-
-def _open_unit_fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a number in the open interval (0, 1), got {value!r}")
-    return float(value)

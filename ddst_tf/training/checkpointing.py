@@ -18,6 +18,7 @@ under any strategy and any number of replicas.
 import tensorflow as tf
 from absl import logging
 
+from ddst_tf import validation
 from ddst_tf.training import strategies
 
 
@@ -37,8 +38,7 @@ class TrainingCheckpoint:
     """A tf.train.Checkpoint of named trackables plus its bounded manager."""
 
     def __init__(self, directory, max_to_keep=3, strategy=None, **trackables):
-        if max_to_keep is None or max_to_keep < 1:
-            raise ValueError(f"max_to_keep must be a positive integer; got {max_to_keep!r}")
+        validation.positive_int("max_to_keep", max_to_keep)
         strategy = strategy or tf.distribute.get_strategy()
         self.directory = directory
         self.is_chief = strategies.is_chief(strategy)

@@ -1,4 +1,4 @@
-"""Sparsity invariants of a GANTrainer, checkable at any step between iterations.
+"""Sparsity invariants of a run's TrainState, checkable at any step between iterations.
 
 - every mask is binary (entries 0 or 1);
 - every kernel (G, D and the EMA generator) is zero where its mask is zero;
@@ -25,15 +25,6 @@ def initial_nnz(layers, method, density):
     densities = SparseInit(method=method, density=density).densities(layers)
     return sum(round(densities[layer.name] * size)
                for layer, size in zip(layers, view.layer_sizes(layers)))
-
-
-def d_target_nnz(trainer):
-    """D's nnz target: the controller's round(d_D * N_D) once it changed D, else the initial nnz."""
-    controller = trainer.d_controller
-    if controller is not None and int(controller.num_changes.numpy()) > 0:
-        return target_nnz(float(controller.density.numpy()),
-                          sum(view.layer_sizes(trainer.d_layers)))
-    return initial_nnz(trainer.d_layers, trainer.sparse_init, trainer.d_density)
 
 
 def _mask_violations(network, layers):
@@ -78,25 +69,40 @@ def _replica_violations(strategy, network, layers):
     return found
 
 
-def invariant_violations(trainer):
-    """Every violated invariant of ``trainer``'s current state, as readable lines."""
-    ema_layers = view.masked_layers(trainer.G_ema)
-    found = (_mask_violations("G", trainer.g_layers) + _mask_violations("D", trainer.d_layers)
-             + _mask_violations("EMA", ema_layers))
-    found += _nnz_violation("G", trainer.g_layers, initial_nnz(
-        trainer.g_layers, trainer.sparse_init, trainer.g_density))
-    found += _nnz_violation("D", trainer.d_layers, d_target_nnz(trainer))
-    found += _ema_violations(trainer.g_layers, ema_layers)
-    for network, layers in [("G", trainer.g_layers), ("D", trainer.d_layers),
-                            ("EMA", ema_layers)]:
-        found += _replica_violations(trainer.strategy, network, layers)
-    return found
+class SparsityInvariants:
+    """The invariants of ``state``, whose masks started from ``sparse_init`` at (d_G, d_D)."""
 
+    def __init__(self, state, strategy, sparse_init, densities):
+        self.state = state
+        self.strategy = strategy
+        self.g_initial_nnz = initial_nnz(state.g_layers, sparse_init, densities[0])
+        self.d_initial_nnz = initial_nnz(state.d_layers, sparse_init, densities[1])
 
-def check_invariants(trainer):
-    """Raise :class:`InvariantError` listing every violated invariant; None if all hold."""
-    found = invariant_violations(trainer)
-    if found:
-        iteration = int(trainer.iteration.numpy())
-        raise InvariantError(f"{len(found)} sparsity invariant(s) violated at iteration "
-                             f"{iteration}:\n  " + "\n  ".join(found))
+    def d_target_nnz(self):
+        """D's nnz target: round(d_D * N_D) once the controller changed D, else the initial nnz."""
+        controller = self.state.d_controller
+        if controller is not None and int(controller.num_changes.numpy()) > 0:
+            return target_nnz(float(controller.density.numpy()),
+                              sum(view.layer_sizes(self.state.d_layers)))
+        return self.d_initial_nnz
+
+    def violations(self):
+        """Every violated invariant of the current state, as readable lines."""
+        state = self.state
+        found = (_mask_violations("G", state.g_layers) + _mask_violations("D", state.d_layers)
+                 + _mask_violations("EMA", state.ema_layers))
+        found += _nnz_violation("G", state.g_layers, self.g_initial_nnz)
+        found += _nnz_violation("D", state.d_layers, self.d_target_nnz())
+        found += _ema_violations(state.g_layers, state.ema_layers)
+        for network, layers in [("G", state.g_layers), ("D", state.d_layers),
+                                ("EMA", state.ema_layers)]:
+            found += _replica_violations(self.strategy, network, layers)
+        return found
+
+    def check(self, iteration=None):
+        """Raise :class:`InvariantError` listing every violated invariant; None if all hold."""
+        found = self.violations()
+        if found:
+            iteration = int(self.state.iteration.numpy()) if iteration is None else iteration
+            raise InvariantError(f"{len(found)} sparsity invariant(s) violated at iteration "
+                                 f"{iteration}:\n  " + "\n  ".join(found))

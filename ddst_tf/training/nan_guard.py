@@ -12,6 +12,9 @@ checkpoint never holds non-finite state. Policies (``GANTrainer.nan_policy``):
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
+
+from ddst_tf import validation
 
 NAN_POLICIES = ("stop", "skip")
 # Iteration outputs that must be finite, with the names the error message uses.
@@ -31,11 +34,8 @@ class NonFiniteError(RuntimeError):
 
 def check_policy(nan_policy, max_nan_skips):
     """Validate the policy options; returns them as (str, int)."""
-    if nan_policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {list(NAN_POLICIES)}; got {nan_policy!r}")
-    if isinstance(max_nan_skips, bool) or not isinstance(max_nan_skips, int) or max_nan_skips < 0:
-        raise ValueError(f"max_nan_skips must be an integer >= 0; got {max_nan_skips!r}")
-    return nan_policy, max_nan_skips
+    return (validation.one_of("GANTrainer.nan_policy", nan_policy, NAN_POLICIES),
+            validation.non_negative_int("GANTrainer.max_nan_skips", max_nan_skips))
 
 
 def non_finite_outputs(outputs):
@@ -67,3 +67,43 @@ def check_variables(iteration, variables):
     bad = non_finite_variables(variables)
     if bad:
         raise NonFiniteError(iteration, bad)
+
+
+class NonFiniteGuard:
+    """Applies the NaN policy to a :class:`NonFiniteError` raised during training.
+
+    ``checkpoint``: the run's ``TrainingCheckpoint``; ``nan_skips``: the checkpointed skip
+    counter (it also moves the latent seed, see ``latents``); ``iteration``: the run's
+    iteration counter.
+    """
+
+    def __init__(self, policy, max_skips, checkpoint, nan_skips, iteration):
+        self.policy, self.max_skips = check_policy(policy, max_skips)
+        self.checkpoint = checkpoint
+        self.nan_skips = nan_skips
+        self.iteration = iteration
+
+    def recover(self, error):
+        """Re-raise (``stop``, or ``skip`` with the skips used up) naming the last good
+        checkpoint, or restore that checkpoint and count the skip (the caller goes on from the
+        restored iteration with a new input iterator)."""
+        latest = self.checkpoint.latest
+        kept = (f"The last good checkpoint {latest} is kept." if latest else
+                "No checkpoint was written yet.")
+        skips = int(self.nan_skips.numpy())
+        if self.policy == "stop":
+            raise NonFiniteError(
+                error.iteration, error.quantities,
+                f"Stopped (nan_policy='stop'). {kept} Lower the learning rates, check the "
+                f"data, or set GANTrainer.nan_policy = 'skip' to roll back and draw new "
+                f"latents.") from error
+        if skips >= self.max_skips:
+            raise NonFiniteError(
+                error.iteration, error.quantities,
+                f"Stopped ({skips} skips already, max_nan_skips={self.max_skips}). {kept} "
+                f"Lower the learning rates or check the data.") from error
+        self.checkpoint.restore_latest()
+        self.nan_skips.assign(skips + 1)
+        logging.warning("%s. Skip %d of %d: rolled back to %s (iteration %d) with new latents.",
+                        error, skips + 1, self.max_skips, latest, int(self.iteration.numpy()))
+        tf.summary.scalar("nan_guard/skips", skips + 1, step=error.iteration)

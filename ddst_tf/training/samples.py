@@ -1,10 +1,11 @@
 """Sample grids: tile generated images in [-1, 1] into one uint8 picture and save it."""
 
 import math
-import os
 
 import numpy as np
 from PIL import Image
+
+from ddst_tf import atomic_write
 
 
 def image_grid(images, columns=None):
@@ -25,8 +26,6 @@ def image_grid(images, columns=None):
 
 def save_png(path, grid):
     """Write a uint8 [H, W, C] array as PNG (atomically: temp file, then rename)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     array = grid[..., 0] if grid.shape[-1] == 1 else grid
-    tmp = f"{path}.tmp"
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_write.replacing(path) as partial:
+        Image.fromarray(array).save(partial, format="PNG")

@@ -14,6 +14,8 @@ import socket
 import gin
 import tensorflow as tf
 
+from ddst_tf import validation
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -31,10 +33,8 @@ def make_strategy(name="default", num_cpu_devices=0, tpu=""):
     Call it before TensorFlow runs any op (logical devices and collectives are set
     up once per process).
     """
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {name!r}; known strategies: {list(STRATEGIES)}")
-    if num_cpu_devices < 0:
-        raise ValueError(f"num_cpu_devices must be >= 0; got {num_cpu_devices}")
+    validation.one_of("--strategy", name, STRATEGIES)
+    validation.non_negative_int("--num_cpu_devices", num_cpu_devices)
     if num_cpu_devices > 1 and name != "mirrored":
         raise ValueError(f"num_cpu_devices={num_cpu_devices} needs --strategy=mirrored; got "
                          f"strategy {name!r}")

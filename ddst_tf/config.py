@@ -1,5 +1,5 @@
-"""Gin parsing shared by the command-line tools; records the config in model_dir and
-compares a new config with the one a run was started with."""
+"""Gin set-up: which modules define configurables, where recipes are found, the stored config of
+a run, and the comparison of a new config with the one a run was started with."""
 
 import importlib.util  # noqa: F401  (gin 0.5 resolves `include` with it but does not import it)
 import os
@@ -7,12 +7,12 @@ import os
 import gin
 from gin import config_parser
 
-from ddst_tf.training import atomic_write
+from ddst_tf import atomic_write
+from ddst_tf.run_dir import RunDir
 
-CONFIG_NAME = "config.gin"
 # Recipes include each other relative to this folder (e.g. 'common/g_dst_rigl.gin').
-GIN_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "gin_configs")
+RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "gin_configs")
 # Bindings a resumed run may change without --allow_config_change: run length, logging,
 # output retention, failure handling and evaluation; none of them changes the training state.
 RESUMABLE_BINDINGS = tuple(f"GANTrainer.{name}" for name in (
@@ -47,7 +47,7 @@ def parse(gin_files, gin_bindings, model_dir=None):
             raise FileNotFoundError(f"--gin_file {path!r} does not exist")
         gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
     gin.add_config_file_search_path(os.getcwd())
-    gin.add_config_file_search_path(GIN_CONFIGS)
+    gin.add_config_file_search_path(RECIPES_DIR)
     gin.parse_config_files_and_bindings(gin_files, gin_bindings)
     if model_dir is not None:
         record_config(model_dir)
@@ -55,12 +55,12 @@ def parse(gin_files, gin_bindings, model_dir=None):
 
 def record_config(model_dir):
     """Store the parsed config (``gin.config_str()``) as model_dir/config.gin, atomically."""
-    atomic_write.write_text(os.path.join(model_dir, CONFIG_NAME), gin.config_str())
+    atomic_write.write_text(RunDir(model_dir).config, gin.config_str())
 
 
 def parse_saved(model_dir, extra_bindings=()):
     """Re-parse the configuration a training run stored in model_dir."""
-    path = os.path.join(model_dir, CONFIG_NAME)
+    path = RunDir(model_dir).config
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"{path} does not exist: --model_dir must be a directory written by ddst-train")
@@ -99,7 +99,7 @@ def check_resumable_config(model_dir, new_text, allow_change=False):
     Raises :class:`ConfigMismatchError` with a diff of the differing bindings unless every
     change is in :data:`RESUMABLE_BINDINGS` or ``allow_change``; returns the changes.
     """
-    path = os.path.join(model_dir, CONFIG_NAME)
+    path = RunDir(model_dir).config
     if not os.path.isfile(path):
         return []
     with open(path) as f:

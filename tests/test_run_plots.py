@@ -1,5 +1,7 @@
-"""tools/plot_run.py: event and CSV reading on hand-written files, bounds, PNG output, missing data."""
+"""ddst_tf.eval.run_plots and tools/plot_run.py: events and CSV read from hand-written files,
+bounds from run.json, PNG output, missing data."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -11,11 +13,10 @@ import tensorflow as tf
 from PIL import Image
 
 from ddst_tf.eval import evaluate
-from tool_modules import load_tool
+from ddst_tf.eval import run_plots as tool
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "plot_run.py"
-tool = load_tool("plot_run")
 
 BR = {10: 0.40, 20: 0.52, 30: 0.61}
 G_DENSITY = {10: 0.1, 20: 0.1, 30: 0.1}
@@ -54,9 +55,12 @@ def full_run(tmp_path):
         _record("fid", 30.0, 10), _record("kid", 0.03, 10), _record("kid_std", 0.01, 10),
         _record("fid", 20.0, 30), _record("kid", 0.02, 30), _record("kid_std", 0.005, 30),
         _record("fid", 50.0, 30, extractor="squeezenet")])
-    (tmp_path / "config.gin").write_text(
-        "DensityController.bounds = (0.45, 0.55)\nDensityController.mode = 'dda'\n")
+    _write_run_info(tmp_path, {"mode": "dda", "bounds": [0.45, 0.55]})
     return tmp_path
+
+
+def _write_run_info(run_dir, controller):
+    (run_dir / "run.json").write_text(json.dumps({"d_controller": controller}))
 
 
 def test_read_scalars_keeps_numbers_by_step_and_the_later_write_wins(full_run):
@@ -77,14 +81,14 @@ def test_eval_series_are_split_by_extractor(full_run):
     assert series[("kid_std", "classifier", "test", 100)] == {10: 0.01, 30: 0.005}
 
 
-@pytest.mark.parametrize("config, bounds", [
-    ("DensityController.bounds = (0.45, 0.55)\n", (0.45, 0.55)),
-    ("DensityController.mode = 'dda'\n", (0.50, 0.65)),
-    ("GANTrainer.model = 'dcgan'\n", None),
+@pytest.mark.parametrize("controller, bounds", [
+    ({"mode": "dda", "bounds": [0.5, 0.65]}, (0.5, 0.65)),
+    (None, None),
 ])
-def test_br_bounds_come_from_the_config_or_the_mode_defaults(tmp_path, config, bounds):
-    (tmp_path / "config.gin").write_text(config)
+def test_br_bounds_come_from_run_json(tmp_path, controller, bounds):
+    _write_run_info(tmp_path, controller)
     assert tool.read_br_bounds(str(tmp_path)) == bounds
+    assert tool.read_br_bounds(str(tmp_path / "no_run_json")) is None
 
 
 def test_panels_hold_the_recorded_data(full_run):
@@ -129,7 +133,7 @@ def test_br_without_bounds_is_drawn_with_a_note(tmp_path):
     _write_events(tmp_path / "summaries", {"balance_ratio/br": BR})
     panels, notes = tool.collect_panels(str(tmp_path))
     assert panels[0].name == "balance_ratio" and panels[0].hlines == []
-    assert "balance_ratio: no DensityController bounds in config.gin, drawn without them" in notes
+    assert "balance_ratio: no density controller in run.json, drawn without bounds" in notes
 
 
 def test_an_empty_run_writes_nothing_and_does_not_fail(tmp_path):
