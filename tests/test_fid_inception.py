@@ -202,12 +202,15 @@ def test_inception_without_a_graph_is_the_keras_port_and_says_how_to_fetch_its_w
 
 
 def test_inception_uses_the_graph_when_given_or_cached(tmp_path):
+    assert not features.inception_uses_graph(cache_dir=str(tmp_path))
+    assert features.inception_uses_graph(cache_dir=str(tmp_path), allow_download=True)
     with pytest.raises(FileNotFoundError, match="graph_path=.*nope.pb"):
         features.make_extractor("inception", graph_path=str(tmp_path / "nope.pb"))
     cached = features.inception_cache_path(str(tmp_path))
     os.makedirs(os.path.dirname(cached))
     with open(cached, "wb") as handle:
         handle.write(tf.compat.v1.GraphDef().SerializeToString())
+    assert features.inception_uses_graph(cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match="is not the 2015-12-05 Inception graph"):
         features.make_extractor("inception", cache_dir=str(tmp_path))
 

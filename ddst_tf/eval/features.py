@@ -212,9 +212,14 @@ class FidInceptionExtractor:
         return _run_batched(lambda batch: self._batch_fn(_to_rgb_0_255(batch)), images, batch_size)
 
 
+def inception_uses_graph(graph_path=None, cache_dir=None, allow_download=False):
+    """Whether `inception` runs the TF graph (given, cached or downloadable) rather than its Keras port."""
+    return graph_path is not None or allow_download or os.path.isfile(inception_cache_path(cache_dir))
+
+
 def make_inception_extractor(graph_path=None, cache_dir=None, allow_download=False, weights_path=None):
-    """The graph's extractor if a graph is given, cached or may be downloaded; else the Keras port."""
-    if graph_path is not None or allow_download or os.path.isfile(inception_cache_path(cache_dir)):
+    """The graph's extractor (with logits) if `inception_uses_graph`, else the Keras port (pool_3 only)."""
+    if inception_uses_graph(graph_path, cache_dir, allow_download):
         return InceptionExtractor(graph_path, cache_dir, allow_download)
     return FidInceptionExtractor(weights_path, cache_dir)
 
