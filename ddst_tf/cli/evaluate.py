@@ -57,13 +57,14 @@ def extractor_options():
 
 def check_flags(families):
     """Usage errors before anything heavy runs."""
+    from ddst_tf.eval import features
     from ddst_tf.eval.sample_dump import dump_target
     if FLAGS.num_samples < 2:
         raise app.UsageError(f"--num_samples must be at least 2, got {FLAGS.num_samples}")
     if not families and not FLAGS.dump_samples:
         raise app.UsageError("--metrics is empty and --dump_samples is not set: nothing to do")
-    if "is" in families and FLAGS.features == "squeezenet":
-        raise app.UsageError("--metrics=is needs class logits; --features=squeezenet has none")
+    if "is" in families and not features.gives_logits(FLAGS.features, extractor_options()):
+        raise app.UsageError(features.no_logits_message(FLAGS.features))
     if FLAGS.dump_samples:
         if not FLAGS.dump_dir:
             raise app.UsageError("--dump_samples needs --dump_dir")

@@ -96,7 +96,7 @@ def extractor_id(extractor):
     if extractor.name == "classifier":
         return extractor.record["key"][:16] if extractor.record else "uncached"
     if extractor.name == "inception":
-        return "2015-12-05"
+        return "2015-12-05" if isinstance(extractor, features.InceptionExtractor) else "2015-12-05-keras"
     if extractor.name == "squeezenet":
         return f"v1.1@{extractor.image_size}"
     return ""
@@ -120,7 +120,7 @@ def compute_metrics(real_features, fake_features, families, kid_subsets=100, kid
         elif family == "is":
             if fake_features["logits"] is None:
                 raise ValueError("metric 'is' needs class logits, which this feature extractor does not "
-                                 "give (squeezenet); use --features=inception or classifier")
+                                 "give; use features 'classifier' or the Inception graph")
             values["is"], values["is_std"] = metric_maths.classifier_score_and_std_from_logits(
                 fake_features["logits"], num_splits=min(is_splits, len(fake)))
         elif family == "pr":

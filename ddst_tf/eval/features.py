@@ -213,6 +213,25 @@ def inception_uses_graph(graph_path=None, cache_dir=None, allow_download=False):
     return graph_path is not None or allow_download or os.path.isfile(inception_cache_path(cache_dir))
 
 
+def gives_logits(name, options=None):
+    """Whether extractor `name` built with `options` gives class logits (the Inception Score needs them)."""
+    options = options or {}
+    if name == "squeezenet":
+        return False
+    if name == "inception":
+        return inception_uses_graph(options.get("graph_path"), options.get("cache_dir"),
+                                    options.get("allow_download", False))
+    return True
+
+
+def no_logits_message(name, graph_option="--inception_graph=PATH"):
+    """Why metric 'is' cannot run on extractor `name`, and what to pass instead."""
+    if name == "inception":
+        return (f"metric 'is' needs the logits of the TF Inception graph: pass {graph_option} "
+                f"(without a graph, features 'inception' is its Keras port, pool_3 only)")
+    return f"metric 'is' needs class logits, which features '{name}' does not give"
+
+
 def make_inception_extractor(graph_path=None, cache_dir=None, allow_download=False, weights_path=None):
     """The graph's extractor (with logits) if `inception_uses_graph`, else the Keras port (pool_3 only)."""
     if inception_uses_graph(graph_path, cache_dir, allow_download):

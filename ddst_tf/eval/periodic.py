@@ -24,7 +24,7 @@ from absl import logging
 
 from ddst_tf import validation
 from ddst_tf.eval import evaluate
-from ddst_tf.eval.features import EXTRACTORS
+from ddst_tf.eval.features import EXTRACTORS, gives_logits, no_logits_message
 from ddst_tf.eval.sampling import LABEL_MODES
 from ddst_tf.run_dir import BEST_RECORD, REBUILD_FILES, RunDir
 
@@ -125,8 +125,9 @@ class PeriodicEvaluator:
         self.families = evaluate.parse_metrics(metrics)
         if not self.families:
             raise ValueError(f"metrics must name at least one of {sorted(evaluate.METRIC_OUTPUTS)}")
-        if "is" in self.families and features == "squeezenet":
-            raise ValueError("metric 'is' needs class logits, which features='squeezenet' does not give")
+        if "is" in self.families and not gives_logits(features, extractor_options):
+            raise validation.InvalidValueError(no_logits_message(
+                features, "PeriodicEvaluator.extractor_options = {'graph_path': PATH}"))
         produced = evaluate.metric_names(self.families)
         if best_metric is not None and best_metric not in produced:
             raise ValueError(
