@@ -328,6 +328,21 @@ def test_dataset_fn_reads_its_shard_with_per_replica_batch():
     assert sorted(indices) == list(range(1, 40, 2))
 
 
+def test_pipeline_keeps_uint8_pixels_and_yields_the_same_float_batches(monkeypatch):
+    from ddst_tf.data import pipeline
+    pixels = np.random.default_rng(4).integers(0, 256, size=(40, 3, 3, 1), dtype=np.uint8)
+    data = ImageData(pixels.astype(np.float32) / 127.5 - 1.0, np.zeros(40, np.int32), ("a",))
+    stored, _ = pipeline._stored_pixels(data.images)
+    assert stored.dtype == tf.uint8
+    assert pipeline._stored_pixels(_indexed_data().images)[0].dtype == tf.float32
+    compact = [b[0].numpy() for b in make_train_dataset(data, 8, seed=2).take(7)]
+    monkeypatch.setattr(pipeline, "_stored_pixels",
+                        lambda images: (tf.constant(images), lambda batch: batch))
+    float_store = [b[0].numpy() for b in make_train_dataset(data, 8, seed=2).take(7)]
+    for a, b in zip(compact, float_store):
+        assert a.dtype == np.float32 and np.array_equal(a, b)
+
+
 def test_pipeline_rejects_bad_batch_and_too_small_shard():
     with pytest.raises(ValueError, match="global_batch_size must be a positive int"):
         make_train_dataset(_indexed_data(), 0)

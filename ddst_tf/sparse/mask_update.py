@@ -15,8 +15,13 @@ Conventions, shared by every function:
   the drop. Scores are compared as given; they must not be NaN.
 - Ties: positions are ordered by their flattened index (layers in list order,
   each kernel row-major); among equal scores the lower index is picked first,
-  for drops and for growth (``tf.math.top_k`` is stable; only eligible
-  positions are ranked, so no sentinel value is involved).
+  for drops and for growth. ``+0.0`` and ``-0.0`` are equal scores.
+- Selection is an exact radix select, elementwise over the flattened masks
+  (no sort, gather or scatter over millions of positions): scores become
+  order-preserving 64-bit keys, four 16-bit histogram passes find the k-th
+  key among the eligible positions, and ties at that key go to the lowest
+  indices by a running count. It picks exactly what a stable top-k over the
+  eligible positions picks.
 - Global scope ranks all layers' positions together (the network's non-zero
   count is preserved); layer scope ranks each layer alone (each layer's count
   is preserved).
@@ -76,19 +81,15 @@ def prune_and_regrow(masks, drop_scores, grow_scores, fraction, scope="global",
         mask = _flatten(group_masks)
         active = mask > 0
         count = drop_count(fraction, _count(active))
-        if allow_regrow_dropped:
-            dropped = _select(_flatten(group_drop), active, count, largest=False)
-            after_drop = _set(mask, dropped, 0)
-            growable = tf.equal(after_drop, 0)
-        else:
+        if not allow_regrow_dropped:
             count = tf.minimum(count, _count(~active))
-            dropped = _select(_flatten(group_drop), active, count, largest=False)
-            after_drop = _set(mask, dropped, 0)
-            growable = ~active
+        dropped = _select(_flatten(group_drop), active, count, largest=False)
+        after_drop = tf.where(dropped, tf.zeros_like(mask), mask)
+        growable = tf.equal(after_drop, 0) if allow_regrow_dropped else ~active
         grown = _select(_flatten(group_grow), growable, count, largest=True)
-        new_parts.append(_set(after_drop, grown, 1))
-        dropped_parts.append(_indicator(dropped, mask))
-        grown_parts.append(_indicator(grown, mask))
+        new_parts.append(tf.where(grown, tf.ones_like(mask), after_drop))
+        dropped_parts.append(tf.cast(dropped, tf.int32))
+        grown_parts.append(tf.cast(grown, tf.int32))
     return _finish(masks, new_parts, dropped_parts, grown_parts)
 
 
@@ -103,9 +104,8 @@ def prune(masks, drop_scores, count):
     active = mask > 0
     count = _checked_count(count, _count(active), "prune", "active connections")
     dropped = _select(_flatten(drop_scores), active, count, largest=False)
-    no_growth = tf.zeros([0], tf.int64)
-    return _finish(masks, [_set(mask, dropped, 0)], [_indicator(dropped, mask)],
-                   [_indicator(no_growth, mask)])
+    return _finish(masks, [tf.where(dropped, tf.zeros_like(mask), mask)],
+                   [tf.cast(dropped, tf.int32)], [tf.zeros_like(mask, tf.int32)])
 
 
 def grow(masks, grow_scores, count):
@@ -120,9 +120,8 @@ def grow(masks, grow_scores, count):
     inactive = tf.equal(mask, 0)
     count = _checked_count(count, _count(inactive), "grow", "inactive positions")
     grown = _select(_flatten(grow_scores), inactive, count, largest=True)
-    no_drop = tf.zeros([0], tf.int64)
-    return _finish(masks, [_set(mask, grown, 1)], [_indicator(no_drop, mask)],
-                   [_indicator(grown, mask)])
+    return _finish(masks, [tf.where(grown, tf.ones_like(mask), mask)],
+                   [tf.zeros_like(mask, tf.int32)], [tf.cast(grown, tf.int32)])
 
 
 def apply_masks(layers, new_masks, optimizer=None, reset_optimizer_slots=False):
@@ -187,21 +186,53 @@ def _count(condition):
     return tf.reduce_sum(tf.cast(condition, tf.int32))
 
 
+_DIGIT_BITS = 16
+_BUCKETS = 1 << _DIGIT_BITS
+_SIGN_BIT = -(1 << 63)  # int64 with only the sign bit set
+
+
+def _order_keys(scores):
+    """int64 keys whose signed order is the float order of ``scores`` (-0.0 equals +0.0)."""
+    bits = tf.bitcast(tf.cast(scores, tf.float64) + 0.0, tf.int64)
+    return tf.where(bits < 0, tf.bitwise.bitwise_xor(bits, tf.constant(2 ** 63 - 1, tf.int64)),
+                    bits)
+
+
+def _digit(keys, shift):
+    """Bits [shift, shift + 16) of the keys taken as unsigned (sign bit flipped), as int32."""
+    unsigned = tf.bitwise.bitwise_xor(keys, tf.constant(_SIGN_BIT, tf.int64))
+    return tf.cast(tf.bitwise.bitwise_and(tf.bitwise.right_shift(unsigned, shift),
+                                          _BUCKETS - 1), tf.int32)
+
+
+def _kth_largest_key(keys, eligible, k):
+    """The k-th largest key among the eligible positions (1 <= k <= their number)."""
+    in_play, threshold = eligible, tf.constant(0, tf.int64)
+    for shift in range(64 - _DIGIT_BITS, -1, -_DIGIT_BITS):
+        digits = _digit(keys, shift)
+        counts = tf.math.bincount(tf.where(in_play, digits, _BUCKETS), minlength=_BUCKETS + 1,
+                                  maxlength=_BUCKETS + 1, dtype=tf.int32)[:_BUCKETS]
+        at_least = tf.cumsum(counts, reverse=True)  # at_least[b]: digits >= b
+        digit = tf.reduce_max(tf.where(at_least >= k, tf.range(_BUCKETS), 0))
+        k -= at_least[digit] - counts[digit]
+        in_play &= tf.equal(digits, digit)
+        threshold = tf.bitwise.bitwise_or(threshold, tf.bitwise.left_shift(
+            tf.cast(digit, tf.int64), shift))
+    return tf.bitwise.bitwise_xor(threshold, tf.constant(_SIGN_BIT, tf.int64))
+
+
 def _select(scores, eligible, count, largest):
-    """Flat indices of ``count`` eligible positions with the highest (or lowest) scores."""
-    positions = tf.reshape(tf.where(eligible), [-1])
-    values = tf.gather(scores, positions)
-    _, picked = tf.math.top_k(values if largest else -values, k=count, sorted=True)
-    return tf.gather(positions, picked)
-
-
-def _set(flat, indices, value):
-    updates = tf.fill(tf.shape(indices), tf.constant(value, flat.dtype))
-    return tf.tensor_scatter_nd_update(flat, indices[:, None], updates)
-
-
-def _indicator(indices, like):
-    return _set(tf.zeros_like(like, tf.int32), indices, 1)
+    """Bool mask of the ``count`` eligible positions with the highest (or lowest) scores,
+    ties to the lower flattened index."""
+    scores = tf.convert_to_tensor(scores)
+    keys = _order_keys(scores if largest else -scores)
+    count = tf.cast(count, tf.int32)
+    threshold = _kth_largest_key(keys, eligible, tf.maximum(count, 1))
+    above = eligible & (keys > threshold)
+    tied = eligible & tf.equal(keys, threshold)
+    needed = count - _count(above)
+    chosen = above | (tied & (tf.cumsum(tf.cast(tied, tf.int32)) <= needed))
+    return chosen & (count > 0)
 
 
 def _finish(masks, new_parts, dropped_parts, grown_parts):
