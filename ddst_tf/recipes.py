@@ -1,7 +1,7 @@
 """The facts of a training recipe: what is trained, how long, how sparse, with which batches.
 
 :class:`Recipe` is what ``GANTrainer`` hands to its parts (run length, n_critic, initial
-densities) and what tools need without training (``tools/flops.py``): ``Recipe.from_gin()``
+densities) and what tools need without training (``ddst-flops``): ``Recipe.from_gin()``
 reads it from the parsed gin config, with ``GANTrainer``'s defaults, which are these fields'.
 """
 

@@ -13,8 +13,9 @@ import tensorflow as tf
 from PIL import Image
 
 from ddst_tf.data import (
-    CIFAR10_JPEG_ZIP, ImageData, check_image_shape, datasets, fit_images, make_dataset, make_train_dataset,
+    ImageData, check_image_shape, datasets, fit_images, make_dataset, make_train_dataset,
     train_dataset_fn)
+from ddst_tf.data.locations import cifar10_jpeg_zip
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -169,7 +170,7 @@ def test_image_folder_missing_path_and_empty_folder(tmp_path):
         make_dataset("image_folder", root=str(tmp_path / "empty"))
 
 
-@pytest.mark.skipif(not os.path.exists(CIFAR10_JPEG_ZIP), reason=f"shared data {CIFAR10_JPEG_ZIP} absent")
+@pytest.mark.skipif(not os.path.exists(cifar10_jpeg_zip()), reason=f"shared data {cifar10_jpeg_zip()} absent")
 def test_cifar10_jpeg_test_split(tmp_path):
     data = make_dataset("cifar10_jpeg", split="test", cache_dir=str(tmp_path))
     assert data.images.shape == (10000, 32, 32, 3)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ddst_tf.data import CIFAR10_JPEG_ZIP, make_dataset
+from ddst_tf.data import make_dataset
+from ddst_tf.data.locations import cifar10_jpeg_zip, squeezenet_weights
 from ddst_tf.eval import features
 
 FAKE_POOL_DIM, FAKE_CLASSES = 6, 5
@@ -263,8 +264,8 @@ def test_classifier_takes_injected_arrays_instead_of_a_dataset(tmp_path):
 
 
 needs_squeezenet = pytest.mark.skipif(
-    not os.path.isfile(features.SQUEEZENET_WEIGHTS),
-    reason=f"SqueezeNet weights not at {features.SQUEEZENET_WEIGHTS} (shared data is optional)")
+    not os.path.isfile(squeezenet_weights()),
+    reason=f"SqueezeNet weights not at {squeezenet_weights()} (shared data is optional)")
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +286,7 @@ def _natural_ish_images():
 @needs_squeezenet
 def test_squeezenet_loads_the_h5_weights_by_group_name(squeezenet):
     import h5py
-    with h5py.File(features.SQUEEZENET_WEIGHTS, "r") as weights_file:
+    with h5py.File(squeezenet_weights(), "r") as weights_file:
         group = weights_file["fire9/expand3x3"]
         kernel = group[group.attrs["weight_names"][0].decode()][()]
     np.testing.assert_array_equal(squeezenet.model.get_layer("fire9_expand3x3").kernel.numpy(), kernel)
@@ -320,12 +321,12 @@ def _cifar_jpeg_class(archive, split, class_name, count):
 
 
 @needs_squeezenet
-@pytest.mark.skipif(not os.path.isfile(CIFAR10_JPEG_ZIP),
-                    reason=f"no CIFAR-10 JPEG copy at {CIFAR10_JPEG_ZIP}")
+@pytest.mark.skipif(not os.path.isfile(cifar10_jpeg_zip()),
+                    reason=f"no CIFAR-10 JPEG copy at {cifar10_jpeg_zip()}")
 def test_squeezenet_features_separate_two_cifar_classes_by_nearest_centroid(squeezenet):
     """automobile vs truck, 100 + 100 images: measured 0.82 with the ImageNet weights, 0.525 with
     random weights and 0.665 on raw pixels, so this fails if the weights are loaded wrongly."""
-    with zipfile.ZipFile(CIFAR10_JPEG_ZIP) as archive:
+    with zipfile.ZipFile(cifar10_jpeg_zip()) as archive:
         train = [_cifar_jpeg_class(archive, "train", name, 100) for name in ("automobile", "truck")]
         test = [_cifar_jpeg_class(archive, "test", name, 100) for name in ("automobile", "truck")]
     centroids = np.stack([squeezenet(images, 100)["pool"].mean(axis=0) for images in train])

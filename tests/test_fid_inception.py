@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ddst_tf.data import CIFAR10_JPEG_ZIP
+from ddst_tf.data.locations import cifar10_jpeg_zip
 from ddst_tf.eval import features, fid_inception, fid_inception_weights, metrics, torchscript_archive
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fid_inception_golden.npz")
@@ -314,8 +314,8 @@ def torchscript():
 
 def _comparison_images(count=16):
     """`count` CIFAR-10 (JPEG copy) test images spread over the classes, else seeded noise; [-1, 1]."""
-    if os.path.isfile(CIFAR10_JPEG_ZIP):
-        with zipfile.ZipFile(CIFAR10_JPEG_ZIP) as archive:
+    if os.path.isfile(cifar10_jpeg_zip()):
+        with zipfile.ZipFile(cifar10_jpeg_zip()) as archive:
             names = sorted(n for n in archive.namelist() if n.startswith("test/") and n.endswith(".jpg"))
             names = names[::len(names) // count][:count]
             pixels = [tf.io.decode_jpeg(archive.read(n), channels=3).numpy() for n in names]

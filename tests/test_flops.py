@@ -1,5 +1,7 @@
 """FLOPs counting rules, training multipliers, the piecewise accountant, recipe estimates and
-tools/flops.py."""
+ddst-flops."""
+
+import json
 
 import gin
 import keras
@@ -9,14 +11,11 @@ import tensorflow as tf
 
 from ddst_tf.flops.accountant import FlopsAccountant
 from ddst_tf.flops.counting import LayerFlops, forward_flops, iteration_flops, layer_flops
-from ddst_tf.flops.estimate import estimate
+from ddst_tf.flops.estimate import estimate, format_report
 from ddst_tf.layers.masked import MaskedConv2D, MaskedConv2DTranspose, MaskedDense
 from ddst_tf.models import registry
 from ddst_tf.recipes import Recipe
-from tool_modules import TOOLS, load_tool
-
-tool = load_tool("flops")
-REPO = TOOLS.parent
+from console_scripts import console_script
 
 
 @pytest.fixture(autouse=True)
@@ -199,20 +198,23 @@ def test_accountant_at_reset_reports_the_rate_ratio():
     assert accountant.normalized(5) == pytest.approx((576 + 2310) / (1026 + 7260))
 
 
-def test_tool_main_path_on_static_balance_recipe(tmp_path, capsys):
+def test_ddst_flops_on_a_recipe_by_name(tmp_path):
     out = tmp_path / "flops.json"
-    result = tool.run([str(REPO / "gin_configs" / "sngan_cifar10" / "static_balance.gin")],
-                      ["D_G = 0.1"], json_out=str(out))
-    assert result["recipe"]["densities"] == (0.1, 0.1)
-    assert result["estimate_note"] is None
-    assert result["normalized_percent"] == pytest.approx(8.97, abs=0.3)
-    assert "normalized FLOPs:   8.97 %" in capsys.readouterr().out
-    assert out.read_text().count("normalized_percent") == 1
+    result = console_script("ddst-flops", "--gin_file=sngan_cifar10/static_balance.gin",
+                            "--gin_bindings=D_G = 0.1", f"--json_out={out}")
+    assert "normalized FLOPs:   8.97 %" in result.stdout
+    written = json.loads(out.read_text())
+    assert written["recipe"]["densities"] == [0.1, 0.1] and written["estimate_note"] is None
+    assert written["normalized_percent"] == pytest.approx(8.97, abs=0.3)
 
 
-def test_tool_flags_dynamic_recipes_as_initial_density_estimates():
-    result = tool.run([str(REPO / "gin_configs" / "sngan_cifar10" / "adapt_relax.gin")],
-                      ["D_G = 0.3"])
+def test_dynamic_recipes_are_estimated_at_their_initial_densities():
+    from ddst_tf import config
+    config.parse(["sngan_cifar10/adapt_relax.gin"], ["D_G = 0.3"])
+    result = estimate(Recipe.from_gin())
     assert result["recipe"]["dynamic"] == ("g_dst", "d_controller")
     assert "initial densities" in result["estimate_note"]
     assert result["normalized_percent"] == pytest.approx(26.25, abs=0.3)
+    report = format_report(result)
+    assert "normalized FLOPs:   26." in report and report.endswith(
+        "these are the FLOPs at the initial densities")

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from ddst_tf import config
-from ddst_tf.data.registry import CIFAR10_JPEG_ZIP
+from ddst_tf.data.locations import cifar10_jpeg_zip
 from ddst_tf.sparse import view
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.isfile(CIFAR10_JPEG_ZIP),
-                       reason=f"offline CIFAR-10 copy not found at {CIFAR10_JPEG_ZIP}"),
+    pytest.mark.skipif(not os.path.isfile(cifar10_jpeg_zip()),
+                       reason=f"offline CIFAR-10 copy not found at {cifar10_jpeg_zip()}"),
 ]
 
 # ΔT_D = 10 is the shortest period the official rule br_freq <= ΔT_D // 10 allows at br_freq 1.

@@ -1,22 +1,18 @@
-"""ddst_tf.eval.run_plots and tools/plot_run.py: events and CSV read from hand-written files,
+"""ddst_tf.eval.run_plots and ddst-plot: events and CSV read from hand-written files,
 bounds from run.json, PNG output, missing data."""
 
 import json
 import os
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
+from console_scripts import console_script
 from ddst_tf.eval import evaluate
 from ddst_tf.eval import run_plots as tool
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-TOOL = REPO / "tools" / "plot_run.py"
 
 BR = {10: 0.40, 20: 0.52, 30: 0.61}
 G_DENSITY = {10: 0.1, 20: 0.1, 30: 0.1}
@@ -143,9 +139,7 @@ def test_an_empty_run_writes_nothing_and_does_not_fail(tmp_path):
 
 
 def test_command_line_prints_the_written_files(full_run):
-    result = subprocess.run([sys.executable, str(TOOL), f"--model_dir={full_run}",
-                             f"--output_dir={full_run / 'out'}"], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = console_script("ddst-plot", f"--model_dir={full_run}",
+                            f"--output_dir={full_run / 'out'}")
     assert result.stdout.split() == [str(full_run / "out" / f"{name}.png") for name in (
         "balance_ratio", "density", "losses", "flops", "fid", "kid", "overview")]

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
 RUN=${RUN_DIR:-runs/quickstart}
-.venv/bin/ddst-train --gin_file=gin_configs/quickstart.gin --model_dir="$RUN" "$@"
-.venv/bin/python tools/plot_run.py --model_dir="$RUN"
+.venv/bin/ddst-train --gin_file=quickstart.gin --model_dir="$RUN" "$@"
+.venv/bin/ddst-plot --model_dir="$RUN"
 rm -rf "$RUN/export"
 .venv/bin/ddst-export --model_dir="$RUN" --output="$RUN/export/saved_model"
 echo "Samples: $RUN/samples/latest.png  Plots: $RUN/plots/  SavedModel: $RUN/export/saved_model"

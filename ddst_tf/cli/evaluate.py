@@ -17,6 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from ddst_tf.cli import entry  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Directory of a ddst-train run (or its best/ copy).")
 flags.DEFINE_list("metrics", ["fid", "kid"], "Metrics: any of fid, kid, is, pr (empty: only dump).")
@@ -30,7 +32,7 @@ flags.DEFINE_string("inception_graph", None,
 flags.DEFINE_bool("allow_download", False,
                   "--features=inception: download the graph if it is neither given nor cached.")
 flags.DEFINE_string("squeezenet_weights", None,
-                    "SqueezeNet v1.1 h5 for --features=squeezenet (default: ../shared/data copy).")
+                    "SqueezeNet v1.1 h5 for --features=squeezenet (default: in --data_dir).")
 flags.DEFINE_integer("classifier_epochs", None,
                      "--features=classifier: training epochs of the domain classifier (cache key).")
 flags.DEFINE_string("cache_dir", None,
@@ -122,12 +124,14 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(f"--metrics: {error}") from error
     check_flags(families)
+    from ddst_tf import native_logs
+    native_logs.start_tensorflow_context()
     for record in evaluate_run(families):
         print(json.dumps(record, sort_keys=True))
 
 
 def run():
-    app.run(main)
+    entry.run_main(main, __name__)
 
 
 if __name__ == "__main__":

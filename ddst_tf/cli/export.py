@@ -19,6 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from ddst_tf.cli import entry  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Directory of a ddst-train run.")
 flags.DEFINE_string("output", None, "Where to write the export (must not exist).")
@@ -34,7 +36,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.INFO)
+    from ddst_tf import native_logs
     from ddst_tf.export import run_export
+    native_logs.start_tensorflow_context()
     info = run_export.export_run(FLAGS.model_dir, FLAGS.output, FLAGS.format,
                                  tflite_sparsity=FLAGS.tflite_sparsity)
     logging.info("Exported iteration %d of %s to %s (G density %.4f)", info["iteration"],
@@ -46,7 +50,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    entry.run_main(main, __name__)
 
 
 if __name__ == "__main__":

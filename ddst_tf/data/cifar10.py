@@ -51,7 +51,7 @@ def _cifar10_uint8(split, allow_download):
     if not allow_download:
         raise FileNotFoundError(
             f"CIFAR-10 is not in the Keras cache (looked in {list(cifar10_cache_dirs())}) and downloads are "
-            f"off. Offline: use make_dataset('cifar10_jpeg') (the JPEG copy in ../shared/data); "
+            f"off. Offline: use make_dataset('cifar10_jpeg') (the JPEG copy in $DDST_DATA_DIR); "
             f"with internet: make_dataset('cifar10', allow_download=True).")
     import keras
 

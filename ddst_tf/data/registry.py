@@ -5,13 +5,12 @@ import os
 
 import gin
 
+from ddst_tf.data import locations
 from ddst_tf.data.cifar10 import load_cifar10
 from ddst_tf.data.digits import load_digits
 from ddst_tf.data.fashion_mnist import load_fashion_mnist
 from ddst_tf.data.image_folder import load_image_folder
 
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CIFAR10_JPEG_ZIP = os.path.normpath(os.path.join(_REPO_ROOT, "..", "shared", "data", "cifar10_jpg.zip"))
 CIFAR10_JPEG_SPLITS = ("train", "test")
 
 
@@ -30,11 +29,12 @@ def load_cifar10_jpeg(split="train", image_size=None, fit="resize", root=None, c
     """
     if split not in CIFAR10_JPEG_SPLITS:
         raise ValueError(f"cifar10_jpeg split must be one of {CIFAR10_JPEG_SPLITS}, got {split!r}")
-    path = root or CIFAR10_JPEG_ZIP
+    path = root or locations.cifar10_jpeg_zip()
     if not os.path.exists(path):
         raise FileNotFoundError(
-            f"the CIFAR-10 JPEG copy is not at {path} (it ships in ../shared/data next to the repo); "
-            f"pass root=<path to cifar10_jpg.zip>")
+            f"the CIFAR-10 JPEG copy is not at {path}: "
+            f"{locations.missing_file_hint(locations.CIFAR10_JPEG_NAME)} (or bind "
+            f"make_dataset.root = '<path of cifar10_jpg.zip>')")
     cache_dir = cache_dir or default_cache_dir()
     return load_image_folder(path, split, image_size, fit, channels=3, cache_dir=cache_dir)
 

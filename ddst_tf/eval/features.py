@@ -28,10 +28,9 @@ import numpy as np
 import tensorflow as tf
 
 from ddst_tf import atomic_write, validation
-from ddst_tf.data import default_cache_dir, make_dataset
+from ddst_tf.data import default_cache_dir, locations, make_dataset
 from ddst_tf.eval import fid_inception, fid_inception_weights
 
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _RANGE_TOLERANCE = 1e-3
 
 
@@ -392,8 +391,6 @@ class ClassifierExtractor:
 
 # ----------------------------------------------------------------------------- squeezenet
 
-SQUEEZENET_WEIGHTS = os.path.normpath(
-    os.path.join(_REPO_ROOT, "..", "shared", "data", "squeezenet_v1.1_imagenet_notop.h5"))
 SQUEEZENET_FIRE_MODULES = ((2, 16, 64), (3, 16, 64), (4, 32, 128), (5, 32, 128),
                            (6, 48, 192), (7, 48, 192), (8, 64, 256), (9, 64, 256))
 SQUEEZENET_POOL_AFTER = (1, 3, 5)
@@ -466,11 +463,12 @@ class SqueezeNetExtractor:
         "squeezenet numbers at the same image_size; no logits, so no Inception Score")
 
     def __init__(self, weights_path=None, image_size=227):
-        self.weights_path = weights_path or SQUEEZENET_WEIGHTS
+        self.weights_path = weights_path or locations.squeezenet_weights()
         if not os.path.isfile(self.weights_path):
             raise FileNotFoundError(
-                f"no SqueezeNet weights at {self.weights_path}; they ship as "
-                f"../shared/data/squeezenet_v1.1_imagenet_notop.h5 next to the repo (pass weights_path=)")
+                f"no SqueezeNet weights at {self.weights_path}: "
+                f"{locations.missing_file_hint(locations.SQUEEZENET_WEIGHTS_NAME)} (or ddst-eval "
+                f"--squeezenet_weights=PATH)")
         self.image_size = int(image_size)
         self.model = load_squeezenet_weights(build_squeezenet_features(self.image_size), self.weights_path)
         self._batch_fn = tf.function(self._features, reduce_retracing=True)

@@ -175,7 +175,11 @@ class PeriodicEvaluator:
             labels=self.labels)
         evaluate.append_records(target.model_dir, records)
         for record in records:
-            tf.summary.scalar(f"eval/{record['metric']}", record["value"], step=step)
+            tf.summary.scalar(f"eval/{record['metric']}", record["value"], step=step,
+                              description=f"{record['metric']} of the EMA generator: "
+                                          f"{record['extractor']} features, "
+                                          f"{record['num_samples']} samples vs the "
+                                          f"{record['split']} split.")
         logging.info("iteration %d eval (%s, %d samples, %.1f s): %s", step, self.features,
                      self.num_samples, records[0]["seconds"],
                      ", ".join(f"{r['metric']} {r['value']:.4f}" for r in records))

@@ -6,7 +6,7 @@ import gin
 import numpy as np
 
 from ddst_tf.atomic_write import write_bytes, write_json
-from ddst_tf.export import tflite
+from ddst_tf.export import sizes, tflite
 from ddst_tf.export.keras_file import SUFFIX as KERAS_SUFFIX
 from ddst_tf.export.keras_file import export_keras
 from ddst_tf.export.savedmodel import export_saved_model
@@ -59,7 +59,8 @@ def export_run(model_dir, output, export_format="saved_model", tflite_sparsity=T
         return export_info
     if export_format == "keras":
         export_keras(generator, output)
-        export_info["keras_bytes"] = os.path.getsize(output)
+        export_info["keras_bytes"] = sizes.size_bytes(output)
+        export_info["keras_compressed_bytes"] = sizes.compressed_bytes(output)
     else:
         export_info["tflite"] = _write_tflite(generator, output, info, tflite_sparsity)
     write_json(info_path(output), export_info)
@@ -90,6 +91,8 @@ def _write_tflite(generator, output, info, sparsity):
         "dense_weights_bytes": len(dense_weights),
         "sparse_tensors": len(tflite.sparse_tensor_names(content)),
         "inputs": {"z": [None, latent_dim], **({"labels": [None]} if num_classes else {})},
-        "check": {"batch": TFLITE_CHECK_BATCH, "max_abs_diff": max_abs_diff,
+        "compressed_bytes": sizes.compressed_bytes(output),
+        "check": {"interpreter": tflite.interpreter_name(), "batch": TFLITE_CHECK_BATCH,
+                  "max_abs_diff": max_abs_diff,
                   "tolerance": TFLITE_TOLERANCE},
     }

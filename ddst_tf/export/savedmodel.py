@@ -10,8 +10,13 @@ Signatures:
 
 import json
 import os
+import shutil
+import tempfile
 
 import tensorflow as tf
+
+from ddst_tf.atomic_write import PARTIAL_MARK
+from ddst_tf.export import sizes
 
 INFO_NAME = "ddst_export.json"
 
@@ -56,19 +61,28 @@ class GeneratorServer(tf.Module):
 
 
 def export_saved_model(generator, output, latent_dim, num_classes=0, info=None):
-    """Write a SavedModel of ``generator`` to ``output`` plus a JSON of ``info`` inside it."""
+    """Write a SavedModel of ``generator`` to ``output`` plus a JSON of ``info`` (with its size
+    on disk and compressed) inside it; written to a fresh temporary folder beside ``output``
+    and renamed, so nothing that existed is ever touched."""
     if os.path.exists(output):
         raise FileExistsError(
             f"Export path {output!r} already exists; choose a new --output or delete it")
     server = GeneratorServer(generator, latent_dim, num_classes)
-    tmp = output.rstrip("/") + ".tmp"
-    if os.path.exists(tmp):
-        tf.io.gfile.rmtree(tmp)
-    tf.saved_model.save(server, tmp, signatures={
-        "serving_default": server.serving_default,
-        "generate_from_seed": server.generate_from_seed,
-    })
-    with open(os.path.join(tmp, INFO_NAME), "w") as f:
-        json.dump(info or {}, f, indent=2, sort_keys=True)
-    os.replace(tmp, output)
+    parent = os.path.dirname(os.path.abspath(output))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.normpath(output))}.",
+                           suffix=PARTIAL_MARK, dir=parent)
+    try:
+        tf.saved_model.save(server, tmp, signatures={
+            "serving_default": server.serving_default,
+            "generate_from_seed": server.generate_from_seed,
+        })
+        info = {**(info or {}), "saved_model_bytes": sizes.size_bytes(tmp),
+                "saved_model_compressed_bytes": sizes.compressed_bytes(tmp)}
+        with open(os.path.join(tmp, INFO_NAME), "w") as f:
+            json.dump(info, f, indent=2, sort_keys=True)
+        os.rename(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return output

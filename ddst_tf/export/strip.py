@@ -3,12 +3,14 @@
 Every masked layer becomes its Keras counterpart (Dense, Conv2D, Conv2DTranspose)
 whose kernel is the inference-time effective kernel: mask * kernel, divided by
 sigma when the layer has spectral norm. The never-masked SN Dense/Embedding
-layers are folded the same way; all other layers are copied with their weights.
+layers are folded the same way, ddst_tf's ``LeakyReLU`` becomes Keras'; all other layers
+are copied with their weights.
 Like tfmot's ``strip_pruning``, this clones the functional graph.
 """
 
 import keras
 
+from ddst_tf.layers.activations import LeakyReLU
 from ddst_tf.layers.masked import MaskedConv2D, MaskedConv2DTranspose, MaskedDense
 from ddst_tf.layers.spectral_norm import SpectralNormDense, SpectralNormEmbedding
 
@@ -52,6 +54,8 @@ def _plain_layer(layer):
     """Clone function: nested models are stripped, folded layers become plain ones."""
     if isinstance(layer, keras.Model):
         return strip(layer)
+    if isinstance(layer, LeakyReLU):
+        return keras.layers.LeakyReLU(negative_slope=layer.negative_slope, name=layer.name)
     plain = _plain_class(layer)
     config = layer.get_config()
     if plain is None:

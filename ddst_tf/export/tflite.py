@@ -16,6 +16,7 @@ zeros in a compressed sparse format; it only pays off when the masks are baked
 into the kernels, which :func:`ddst_tf.export.strip.strip` does.
 """
 
+import importlib.metadata
 import tempfile
 import warnings
 
@@ -64,10 +65,23 @@ def convert_generator(generator, latent_dim, num_classes=0, sparsity=True):
 
 
 def make_interpreter(model_content, num_threads=None):
-    """``tf.lite.Interpreter`` of a flatbuffer, without its deprecation warning."""
-    with warnings.catch_warnings():  # "deprecated ... use ai_edge_litert"; still works in 2.21
-        warnings.filterwarnings("ignore", "(?s).*tf.lite.Interpreter is deprecated")
-        return tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
+    """A TFLite interpreter of a flatbuffer: LiteRT's (``ai-edge-litert``, TFLite's maintained
+    successor) where it is installed, else ``tf.lite.Interpreter`` (deprecated, still in TF 2.21)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "(?s).*tf.lite.Interpreter is deprecated")
+            return tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
+    return Interpreter(model_content=model_content, num_threads=num_threads)
+
+
+def interpreter_name():
+    """Which interpreter :func:`make_interpreter` uses ('LiteRT ...' or 'tf.lite')."""
+    try:
+        return f"LiteRT {importlib.metadata.version('ai-edge-litert')}"
+    except importlib.metadata.PackageNotFoundError:
+        return f"tf.lite (TensorFlow {tf.__version__})"
 
 
 def run_tflite(model_content, z, labels=None):

@@ -73,3 +73,23 @@ def estimate(recipe, image_shape=None, num_classes=None, paper_convention=True):
         "d_layer_densities": d_densities,
         "estimate_note": note,
     }
+
+
+def format_report(result):
+    """Human-readable summary of an :func:`estimate` result."""
+    recipe = result["recipe"]
+    dense, sparse = result["dense_flops"], result["sparse_flops"]
+    lines = [
+        f"model {recipe['model']} at {tuple(result['image_shape'])}, "
+        f"{recipe['num_iterations']} iterations, batch G {recipe['gen_batch_size']} / "
+        f"D {recipe['disc_batch_size']}, n_critic {recipe['n_critic']}, "
+        f"{recipe['sparse_init']} d_G={recipe['densities'][0]:g} d_D={recipe['densities'][1]:g}"
+        + ("" if result["paper_convention"] else " (D without the paper's extra n_critic)"),
+        f"dense total FLOPs:  {dense['total']:.4e} (G {dense['g']:.4e}, D {dense['d']:.4e})",
+        f"sparse total FLOPs: {sparse['total']:.4e} (G {sparse['g']:.4e}, D {sparse['d']:.4e})",
+        f"normalized FLOPs:   {result['normalized_percent']:.2f} % "
+        f"(G only {result['g_ratio_percent']:.2f} %, D only {result['d_ratio_percent']:.2f} %)",
+    ]
+    if result["estimate_note"]:
+        lines.append(f"note: {result['estimate_note']}")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ Masked layers: G ``g_l1``, ``g_up1``..``g_up<n>``, ``g_out``; D ``d_c1``..``d_c<
 import gin
 import keras
 
+from ddst_tf.layers.activations import LeakyReLU
 from ddst_tf.layers.masked import MaskedConv2D, MaskedConv2DTranspose, MaskedDense
 from ddst_tf.models import registry
 from ddst_tf.models.arguments import require_unconditional, square_image_shape
@@ -51,7 +52,7 @@ def dcgan_discriminator_network(image_shape, channels, spectral_norm=False,
         h = MaskedConv2D(c_out, KERNEL_SIZE, strides=2, padding="same",
                          spectral_norm=spectral_norm, name=f"d_c{index}",
                          **layer_initializers(_INIT, KERNEL_SIZE ** 2 * c_in))(h)
-        h = keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_c{index}_lrelu")(h)
+        h = LeakyReLU(negative_slope=0.2, name=f"d_c{index}_lrelu")(h)
     h = keras.layers.Flatten(name="d_flatten")(h)
     logits = MaskedDense(1, spectral_norm=spectral_norm, name="d_out",
                          **layer_initializers(_INIT, h.shape[-1]))(h)

@@ -73,15 +73,3 @@ def set_masks(layers, masks):
             raise ValueError(f"Mask for layer {layer.name!r} is not binary (0/1)")
         layer.mask.assign(value)
         layer.apply_mask()
-
-
-def write_density_summaries(prefix, layers, step):
-    """TensorBoard: global density, per-layer densities and their histogram."""
-    sizes = layer_sizes(layers)
-    nnz = layer_nnz(layers)
-    tf.summary.scalar(f"{prefix}/density", tf.cast(tf.add_n(nnz), tf.float64) / sum(sizes),
-                      step=step)
-    densities = [tf.cast(n, tf.float64) / size for n, size in zip(nnz, sizes)]
-    for layer, density in zip(layers, densities):
-        tf.summary.scalar(f"{prefix}_layers/{layer.name}", density, step=step)
-    tf.summary.histogram(f"{prefix}/layer_densities", tf.stack(densities), step=step)
