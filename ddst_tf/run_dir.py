@@ -12,11 +12,13 @@
       summaries/            TensorBoard events
       eval/                 metrics.csv and metrics.jsonl
       best/                 the best checkpoint by the evaluator's metric, itself a run directory
-      plots/                tools/plot_run.py output
+      plots/                ddst-plot output
 """
 
+import fnmatch
 import json
 import os
+import shutil
 
 from ddst_tf import atomic_write
 
@@ -37,6 +39,8 @@ SAMPLE_PATTERN = "iter_*.png"
 LATEST_SAMPLE = "latest.png"
 # Files that make a copy of a run directory (e.g. best/) loadable by ddst-eval and ddst-export.
 REBUILD_FILES = (CONFIG, MODEL_INFO)
+# Leftovers of writes killed midway: TF's sharded-save folders and the best/ swap folders.
+_STALE_PATTERNS = ("ckpt-*_temp", ".best.partial-*", ".best.retired-*")
 
 
 class RunDir:
@@ -82,6 +86,39 @@ class RunDir:
     def has_checkpoint_state(self):
         """Whether the run has a checkpoint state file (a run to resume)."""
         return os.path.isfile(self.checkpoint_state)
+
+    def has_checkpoints(self):
+        """Whether the run has a state file or any ckpt-* file (something to resume or keep)."""
+        folder = self.checkpoints
+        return self.has_checkpoint_state() or (
+            os.path.isdir(folder) and any(name.startswith("ckpt-") for name in os.listdir(folder)))
+
+    def contains(self, path):
+        """Whether ``path`` resolves (symlinks followed) to a place inside the run directory."""
+        root = os.path.realpath(self.root)
+        return os.path.realpath(path).startswith(root + os.sep)
+
+    def remove_leftovers(self):
+        """Delete what writes killed midway left (temporary files and folders of atomic writes,
+        checkpoint saves and best/ swaps) in the run's own folders; returns what went. Symlinks
+        and anything resolving outside the run directory are left alone."""
+        removed = []
+        for folder in (self.root, self.checkpoints, self.samples, self.eval, self.plots):
+            if not os.path.isdir(folder) or os.path.islink(folder) or (
+                    folder != self.root and not self.contains(folder)):
+                continue
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                stale = atomic_write.is_partial(name) or any(
+                    fnmatch.fnmatch(name, pattern) for pattern in _STALE_PATTERNS)
+                if not stale or os.path.islink(path):
+                    continue
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
+                removed.append(path)
+        return removed
 
 
 def write_model_info(model_dir, model, image_shape, num_classes, latent_dim):

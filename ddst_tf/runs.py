@@ -5,19 +5,26 @@
 evaluation use.
 """
 
+import os
+
 import tensorflow as tf
 
 from ddst_tf import config
 from ddst_tf.models import registry
 from ddst_tf.run_dir import RunDir, read_model_info
+from ddst_tf.training import checkpointing
 
 
 def latest_checkpoint(model_dir):
-    """The newest checkpoint prefix of the run, or a FileNotFoundError."""
+    """The run's newest complete checkpoint (as training would resume from), or an error
+    saying what is there."""
     checkpoints = RunDir(model_dir).checkpoints
-    path = tf.train.latest_checkpoint(checkpoints)
+    path = checkpointing.newest_complete(checkpoints)
     if path is None:
-        raise FileNotFoundError(f"No checkpoint in {checkpoints}: train first")
+        files = sorted(os.listdir(checkpoints)) if os.path.isdir(checkpoints) else []
+        raise FileNotFoundError(
+            f"No complete checkpoint in {checkpoints} (files: {', '.join(files) or 'none'}): "
+            f"train first, or restore the missing checkpoint files")
     return path
 
 
@@ -32,6 +39,9 @@ def load_ema_generator(model_dir):
     generator, _ = registry.build_gan(info["model"], image_shape=tuple(info["image_shape"]),
                                       num_classes=info["num_classes"], generator_only=True)
     path = latest_checkpoint(model_dir)
-    tf.train.Checkpoint(G_ema=generator).restore(path).expect_partial()
+    try:
+        tf.train.Checkpoint(G_ema=generator).restore(path).expect_partial()
+    except checkpointing.RESTORE_ERRORS as error:
+        raise checkpointing.restore_error(path, error) from error
     return generator, info, int(path.rsplit("-", 1)[-1])
 

@@ -81,8 +81,8 @@ def test_both_workers_end_with_identical_weights_and_masks(trained):
 def test_only_the_chief_writes_files(trained):
     model_dir, _ = trained
     assert sorted(os.listdir(model_dir)) == [
-        "checkpoints", "model.json", "operative_config.gin", "run.json", "run_summary.json",
-        "samples", "summaries"]
+        ".lock", "checkpoints", "config.gin", "model.json", "operative_config.gin", "run.json",
+        "run_summary.json", "samples", "summaries"]
     assert not glob.glob(os.path.join(model_dir, "**", "workertemp_*"), recursive=True)
     assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == [
         "checkpoint", "ckpt-21.data-00000-of-00001", "ckpt-21.index"]

@@ -136,7 +136,9 @@ def measure(cell, run_dir, scorer, num_iterations):
     return record
 
 
-def write_report(records, cells, out_dir, results_dir, recipe, macros, width):
+def write_report(records, cells, out_dir, results_dir, recipe, macros, width, quiet=False):
+    """results.csv, results.md and the plots of the records so far (rewritten after each run,
+    so an interrupted study still has its report)."""
     from ddst_tf import atomic_write
     from ddst_tf.study import report, run_metrics
     from ddst_tf.study.grid import static_at
@@ -182,7 +184,8 @@ def write_report(records, cells, out_dir, results_dir, recipe, macros, width):
         f"{datetime.date.today().isoformat()}.")
     atomic_write.write_text(os.path.join(results_dir, "results.md"),
                             header + "\n\n" + report.markdown_table(records) + "\n")
-    print(header + "\n\n" + report.markdown_table(records))
+    if not quiet:
+        print(header + "\n\n" + report.markdown_table(records))
 
 
 def main(argv):
@@ -219,8 +222,8 @@ def main(argv):
             continue
         if record is not None:
             records.append(record)
-    if records:
-        write_report(records, cells, out_dir, results_dir, recipe, macros, width)
+            write_report(records, cells, out_dir, results_dir, recipe, macros, width,
+                         quiet=index < len(cells))
     if failed:
         raise SystemExit(f"reproduce.py: {len(failed)} run(s) failed: {', '.join(failed)}")
 

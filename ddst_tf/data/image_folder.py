@@ -41,6 +41,7 @@ class _ZipReader:
     """Members of a zip archive, read without extracting."""
 
     def __init__(self, path):
+        self.root = path
         self.archive = zipfile.ZipFile(path)
 
     def names(self):
@@ -92,7 +93,11 @@ def decode_images(reader, paths, image_size, fit, channels):
     """Decode `paths` to one uint8 (N, H, W, channels) array, resizing mismatched images when fit='resize'."""
     decoded, first = [], None
     for path in paths:
-        image = Image.open(io.BytesIO(reader.read(path))).convert(_PIL_MODES[channels])
+        try:
+            image = Image.open(io.BytesIO(reader.read(path))).convert(_PIL_MODES[channels])
+        except (OSError, SyntaxError, ValueError) as error:  # PIL: UnidentifiedImageError, ...
+            raise ValueError(f"cannot decode image {path} in {reader.root}: {error}; remove or "
+                             f"replace the file") from None
         target = None if image_size is None else (image_size[1], image_size[0])
         if target is not None and image.size != target:
             if fit == "exact":

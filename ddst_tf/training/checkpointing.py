@@ -1,19 +1,27 @@
-"""Checkpoints of the whole training state, kept bounded, written atomically, by the chief.
+"""Checkpoints of the whole training state, kept bounded, written atomically, recovered safely.
 
-``tf.train.CheckpointManager`` writes a checkpoint's data files first and
-replaces the small ``checkpoint`` state file (atomically, by rename) last, so a
-process killed during a save leaves the previous checkpoint as the latest one
-(stray files of the unfinished save are ignored and overwritten by the next save
-of that number). A listed checkpoint whose files were deleted is skipped in
-favour of the newest older one that exists; a listed checkpoint that exists but
-cannot be read raises :class:`CheckpointRestoreError` naming its files.
-Under a multi-worker strategy every worker saves (a save may need collective
-reads), but only the chief writes to ``directory``: the others write to a
-temporary directory and delete it at once (TF's multi-worker checkpoint rule).
-Every worker restores from ``directory``, so it must be on storage all workers
-see. Variables are saved by value, not per replica, so a checkpoint restores
-under any strategy and any number of replicas.
+``tf.train.CheckpointManager`` writes a checkpoint's data files first and replaces the small
+``checkpoint`` state file (atomically, by rename) last, so a process killed during a save
+leaves the previous checkpoint as the latest one. A checkpoint is *complete* when its
+``.index`` and all its ``.data-XXXXX-of-NNNNN`` shards exist.
+
+Recovery never restarts silently: the latest listed complete checkpoint is restored; with the
+state file missing or unreadable, the newest complete ``ckpt-*`` on disk is (and the state
+file is rewritten); a run directory whose checkpoint files are all incomplete stops with an
+error naming them. Starting afresh over existing checkpoints needs ``fresh_start``, which
+moves them aside (nothing is deleted). A checkpoint that exists but cannot be read raises
+:class:`CheckpointRestoreError` naming its files and the way out.
+
+Under a multi-worker strategy every worker saves (a save may need collective reads), but only
+the chief writes to ``directory``: the others write to a temporary directory and delete it at
+once (TF's multi-worker checkpoint rule). Variables are saved by value, not per replica, so a
+checkpoint restores under any strategy and any number of replicas.
 """
+
+import glob
+import os
+import re
+import time
 
 import tensorflow as tf
 from absl import logging
@@ -21,17 +29,94 @@ from absl import logging
 from ddst_tf import validation
 from ddst_tf.training import strategies
 
-
 # What reading a corrupted or mismatched checkpoint raises (a truncated data file: IndexError).
-_RESTORE_ERRORS = (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError)
+RESTORE_ERRORS = (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError)
+_DATA_SHARD = re.compile(r"\.data-(\d+)-of-(\d+)$")
+_NUMBERED = re.compile(r"^ckpt-(\d+)\.index$")
 
 
 class CheckpointRestoreError(RuntimeError):
-    """A listed checkpoint cannot be restored (corrupted, or from another model/config)."""
+    """A run's checkpoints cannot be restored (corrupted, incomplete, another model/config)."""
 
 
-def _exists(prefix):
-    return tf.io.gfile.exists(prefix + ".index")
+def is_complete(prefix):
+    """Whether checkpoint ``prefix`` has its index and every data shard."""
+    if not os.path.isfile(prefix + ".index"):
+        return False
+    shards = [_DATA_SHARD.search(path) for path in glob.glob(glob.escape(prefix) + ".data-*")]
+    counts = {int(match.group(2)) for match in shards if match}
+    if len(counts) != 1:
+        return False
+    (count,) = counts
+    return {int(match.group(1)) for match in shards if match} == set(range(count))
+
+
+def numbered_on_disk(directory):
+    """Prefixes of the ``ckpt-<N>`` checkpoints with an index in ``directory``, oldest first."""
+    found = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        match = _NUMBERED.match(name)
+        if match:
+            found.append((int(match.group(1)), os.path.join(directory, name[:-len(".index")])))
+    return [prefix for _, prefix in sorted(found)]
+
+
+def listed_in_state_file(directory):
+    """(prefixes the state file lists, oldest first; None if the file is missing or unreadable)."""
+    path = os.path.join(directory, "checkpoint")
+    if not os.path.isfile(path):
+        return None
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (UnicodeDecodeError, tf.errors.OpError, ValueError) as error:
+        logging.warning("The checkpoint state file %s is unreadable (%s); looking for the "
+                        "newest complete checkpoint on disk instead", path,
+                        str(error).splitlines()[0])
+        return None
+    if state is None:
+        return None
+    paths = [p if os.path.isabs(p) else os.path.join(directory, p)
+             for p in state.all_model_checkpoint_paths]
+    latest = state.model_checkpoint_path
+    if latest:
+        latest = latest if os.path.isabs(latest) else os.path.join(directory, latest)
+        if latest not in paths:
+            paths.append(latest)
+    return paths
+
+
+def newest_complete(directory):
+    """The newest complete checkpoint the state file lists (all of them on disk, without a
+    readable state file), or None."""
+    listed = listed_in_state_file(directory)
+    candidates = numbered_on_disk(directory) if listed is None else listed
+    complete = [path for path in candidates if is_complete(path)]
+    return complete[-1] if complete else None
+
+
+def restore_error(path, error, older=None):
+    """The CheckpointRestoreError for checkpoint ``path`` that failed to load with ``error``."""
+    fallback = (f"delete its files ({path}.index, {path}.data-*) to use the previous "
+                f"checkpoint {older}" if older else f"delete its files ({path}.index, "
+                                                    f"{path}.data-*)")
+    return CheckpointRestoreError(
+        f"Cannot restore checkpoint {path}: {str(error).splitlines()[0]}. The file is "
+        f"corrupted, or was written by a different model or config. Use the config the run "
+        f"was started with, {fallback}, or use a fresh --model_dir.")
+
+
+def checkpoint_fingerprint(prefix):
+    """The config fingerprint checkpoint ``prefix`` recorded, or None (none, or an older
+    checkpoint without one)."""
+    if prefix is None:
+        return None
+    from ddst_tf.stored_config import fingerprint_hex
+    try:
+        words = tf.train.load_checkpoint(prefix).get_tensor(
+            "config_fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
+    except (tf.errors.OpError, ValueError, KeyError):
+        return None
+    return fingerprint_hex(words) or None
 
 
 class TrainingCheckpoint:
@@ -41,54 +126,60 @@ class TrainingCheckpoint:
         validation.positive_int("max_to_keep", max_to_keep)
         strategy = strategy or tf.distribute.get_strategy()
         self.directory = directory
+        self.max_to_keep = max_to_keep
         self.is_chief = strategies.is_chief(strategy)
         self.write_directory = strategies.write_dir(directory, strategy)
         self.checkpoint = tf.train.Checkpoint(**trackables)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, directory=self.write_directory, max_to_keep=max_to_keep)
+        self.manager = self._new_manager()
 
-    def listed(self):
-        """Checkpoint prefixes the state file lists, oldest first (empty without a state file)."""
-        state = tf.train.get_checkpoint_state(self.directory)
-        if state is None:
-            return []
-        paths = list(state.all_model_checkpoint_paths)
-        if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
-            paths.append(state.model_checkpoint_path)
-        return paths
+    def _new_manager(self):
+        return tf.train.CheckpointManager(self.checkpoint, directory=self.write_directory,
+                                          max_to_keep=self.max_to_keep)
 
     @property
     def latest(self):
-        """The newest listed checkpoint whose files exist (what every worker restores), or None."""
-        existing = [path for path in self.listed() if _exists(path)]
-        return existing[-1] if existing else None
+        """The checkpoint a restore would read (newest complete), or None."""
+        return newest_complete(self.directory)
 
-    def restore_latest(self):
-        """Restore the latest usable checkpoint if there is one; returns its path or None."""
-        listed = self.listed()
-        existing = [path for path in listed if _exists(path)]
-        if listed and not existing:
-            raise CheckpointRestoreError(
-                f"The state file {self.directory}/checkpoint lists checkpoints {listed}, but "
-                f"none of their files exist. Delete the state file to start afresh, or use a "
-                f"fresh --model_dir.")
-        if not existing:
+    def restore_latest(self, fresh_start=False):
+        """Restore the newest complete checkpoint; returns its path, or None for a fresh run.
+
+        ``fresh_start`` moves existing checkpoint files aside (to ``<dir>.replaced-<time>``)
+        and starts over; without it, checkpoint files that cannot be resumed are an error.
+        """
+        on_disk = numbered_on_disk(self.directory)
+        if fresh_start:
+            self._move_aside(on_disk)
             return None
-        path = existing[-1]
-        if path != listed[-1]:
-            logging.warning("Checkpoint %s has no files; resuming from %s instead", listed[-1],
+        listed = listed_in_state_file(self.directory)
+        candidates = on_disk if listed is None else listed
+        complete = [path for path in candidates if is_complete(path)]
+        if not complete:
+            leftovers = sorted(os.path.basename(path) for path in
+                               glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*")))
+            if leftovers or listed:
+                state = (f"; its state file lists {[os.path.basename(p) for p in listed]}"
+                         if listed else "")
+                raise CheckpointRestoreError(
+                    f"{self.directory} has no complete checkpoint (files: "
+                    f"{', '.join(leftovers) or 'none'}{state}). Restore the missing files, start "
+                    f"over with --fresh_start (which moves them to "
+                    f"{os.path.normpath(self.directory)}.replaced-<time>), or use a fresh "
+                    f"--model_dir")
+            return None
+        path = complete[-1]
+        if listed is None:
+            logging.warning("No readable state file in %s: resuming from the newest complete "
+                            "checkpoint on disk, %s", self.directory, os.path.basename(path))
+            self._rewrite_state_file(complete)
+        elif path != listed[-1]:
+            logging.warning("Checkpoint %s is incomplete; resuming from %s instead", listed[-1],
                             path)
         try:
             self.checkpoint.restore(path).assert_existing_objects_matched()
-        except _RESTORE_ERRORS as error:
-            older = existing[:-1]
-            fallback = (f"delete its files ({path}.index, {path}.data-*) to resume from the "
-                        f"previous checkpoint {older[-1]}" if older else
-                        f"delete its files ({path}.index, {path}.data-*)")
-            raise CheckpointRestoreError(
-                f"Cannot restore checkpoint {path}: {error}. The checkpoint file is corrupted, "
-                f"or was written by a different model or config. Resume with the config the "
-                f"run was started with, {fallback}, or use a fresh --model_dir.") from error
+        except RESTORE_ERRORS as error:
+            raise restore_error(path, error, complete[-2] if len(complete) > 1 else None
+                                ) from error
         return path
 
     def save(self, step):
@@ -98,3 +189,20 @@ class TrainingCheckpoint:
             tf.io.gfile.rmtree(self.write_directory)
             return None
         return path
+
+    def _rewrite_state_file(self, complete):
+        if not self.is_chief:
+            return
+        kept = complete[-self.max_to_keep:]
+        tf.train.update_checkpoint_state(self.directory, kept[-1], all_model_checkpoint_paths=kept)
+        self.manager = self._new_manager()
+
+    def _move_aside(self, on_disk):
+        leftovers = glob.glob(os.path.join(glob.escape(self.directory), "*"))
+        if not leftovers or not self.is_chief:
+            return
+        target = f"{os.path.normpath(self.directory)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.rename(self.directory, target)
+        logging.warning("--fresh_start: moved the existing checkpoints (%d) of %s to %s",
+                        len(on_disk), self.directory, target)
+        self.manager = self._new_manager()

@@ -83,8 +83,9 @@ def format_duration(seconds):
 class SampleGrids(EveryN):
     """A grid of EMA-generator samples from fixed latents: samples/iter_<N>.png and latest.png.
 
-    Keeps the newest ``keep`` iteration grids (only files named like its own) and writes the
-    grid to TensorBoard as ``samples/ema``.
+    Keeps the newest ``keep`` iteration grids (only regular files named like its own, and only
+    when samples/ is inside the run directory: through a symlink elsewhere nothing is deleted)
+    and writes the grid to TensorBoard as ``samples/ema``.
     """
 
     def __init__(self, every, generator, run_dir, keep, num_samples, seed):
@@ -107,9 +108,11 @@ class SampleGrids(EveryN):
         grid = image_grid(self.generate())
         save_png(self.run_dir.sample(iteration), grid)
         save_png(self.run_dir.latest_sample, grid)
-        kept = sorted(glob.glob(os.path.join(glob.escape(self.run_dir.samples), SAMPLE_PATTERN)))
-        for old in kept[:-self.keep]:
-            os.remove(old)
+        if self.run_dir.contains(self.run_dir.samples):
+            kept = sorted(path for path in glob.glob(os.path.join(
+                glob.escape(self.run_dir.samples), SAMPLE_PATTERN)) if not os.path.islink(path))
+            for old in kept[:-self.keep]:
+                os.remove(old)
         tf.summary.image("samples/ema", grid[None], step=iteration)
 
 

@@ -72,14 +72,15 @@ def check_variables(iteration, variables):
 class NonFiniteGuard:
     """Applies the NaN policy to a :class:`NonFiniteError` raised during training.
 
-    ``checkpoint``: the run's ``TrainingCheckpoint``; ``nan_skips``: the checkpointed skip
-    counter (it also moves the latent seed, see ``latents``); ``iteration``: the run's
-    iteration counter.
+    ``checkpoint``: the run's ``TrainingCheckpoint`` (which names the last good one);
+    ``restore()`` restores it; ``nan_skips``: the checkpointed skip counter (it also moves the
+    latent seed, see ``latents``); ``iteration``: the run's iteration counter.
     """
 
-    def __init__(self, policy, max_skips, checkpoint, nan_skips, iteration):
+    def __init__(self, policy, max_skips, checkpoint, restore, nan_skips, iteration):
         self.policy, self.max_skips = check_policy(policy, max_skips)
         self.checkpoint = checkpoint
+        self.restore = restore
         self.nan_skips = nan_skips
         self.iteration = iteration
 
@@ -102,8 +103,9 @@ class NonFiniteGuard:
                 error.iteration, error.quantities,
                 f"Stopped ({skips} skips already, max_nan_skips={self.max_skips}). {kept} "
                 f"Lower the learning rates or check the data.") from error
-        self.checkpoint.restore_latest()
+        self.restore()
         self.nan_skips.assign(skips + 1)
         logging.warning("%s. Skip %d of %d: rolled back to %s (iteration %d) with new latents.",
                         error, skips + 1, self.max_skips, latest, int(self.iteration.numpy()))
-        tf.summary.scalar("nan_guard/skips", skips + 1, step=error.iteration)
+        tf.summary.scalar("nan_guard/skips", skips + 1, step=error.iteration,
+                          description="NaN/Inf events rolled back so far (nan_policy='skip').")

@@ -27,6 +27,10 @@ class TrainState(tf.Module):
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration", trainable=False)
         self.nan_skips = tf.Variable(0, dtype=tf.int64, name="nan_skips", trainable=False)
+        # sha256 of the config bindings that must not change on resume, as 4 int64 words
+        # (stored_config.fingerprint_words; numbers, which every strategy can replicate).
+        self.config_fingerprint = tf.Variable(tf.zeros([4], tf.int64), name="config_fingerprint",
+                                              trainable=False)
         self.g_layers = view.masked_layers(G)
         self.d_layers = view.masked_layers(D)
         self.ema_layers = view.masked_layers(G_ema)
@@ -82,7 +86,8 @@ class TrainState(tf.Module):
         """The named trackables of the checkpoint (names unchanged since the first release)."""
         items = {"G": self.G, "D": self.D, "G_ema": self.G_ema, "g_optimizer": self.g_optimizer,
                  "d_optimizer": self.d_optimizer, "iteration": self.iteration,
-                 "nan_skips": self.nan_skips, "g_itop": self.g_itop, "d_itop": self.d_itop,
+                 "nan_skips": self.nan_skips, "config_fingerprint": self.config_fingerprint,
+                 "g_itop": self.g_itop, "d_itop": self.d_itop,
                  "balance_ratio": self.balance_ratio, "flops": self.flops}
         if self.d_controller is not None:
             items["d_controller"] = self.d_controller

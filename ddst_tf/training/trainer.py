@@ -22,7 +22,7 @@ import gin
 import tensorflow as tf
 from absl import logging
 
-from ddst_tf import atomic_write, validation
+from ddst_tf import atomic_write, stored_config, validation
 from ddst_tf.balance.balance_ratio import check_br_config
 from ddst_tf.data import datasets
 from ddst_tf.eval.periodic import EvaluationTarget
@@ -30,8 +30,9 @@ from ddst_tf.recipes import Recipe
 from ddst_tf.run_dir import RunDir, write_model_info
 from ddst_tf.sparse import view
 from ddst_tf.sparse.initialization import SparseInit
-from ddst_tf.training import hooks, losses, nan_guard, strategies, summaries
-from ddst_tf.training.checkpointing import TrainingCheckpoint
+from ddst_tf.training import hooks, losses, nan_guard, run_lock, strategies, summaries
+from ddst_tf.training.checkpointing import TrainingCheckpoint, checkpoint_fingerprint
+from ddst_tf.training.divergence import DivergenceWatch
 from ddst_tf.training.invariants import SparsityInvariants
 from ddst_tf.training.latents import LatentSampler
 from ddst_tf.training.mask_events import MaskEvents
@@ -40,12 +41,14 @@ from ddst_tf.training.step import GANStep, IterationPlan
 from ddst_tf.training.training_input import TrainingInput
 
 
-@gin.configurable
+@gin.configurable(denylist=["fresh_start", "allow_config_change"])
 class GANTrainer:
     """Trains a sparse (or dense) GAN; see README "Training" and "Architecture" for the options.
 
     ``g_dst`` and ``d_controller`` are classes (gin ``@DynamicSparsity``,
     ``@DensityController``, no parentheses) that the trainer constructs with the run's facts.
+    ``fresh_start`` moves a run's existing checkpoints aside and starts over;
+    ``allow_config_change`` resumes a run whose configuration changed (the new one applies).
     """
 
     def __init__(self,
@@ -80,10 +83,19 @@ class GANTrainer:
                  num_samples=64,
                  nan_policy="stop",
                  max_nan_skips=3,
+                 divergence_policy="warn",
+                 divergence_loss_limit=1e3,
+                 divergence_br_limit=1e2,
+                 divergence_patience=100,
                  check_invariants_every=0,
                  jit_compile=False,
-                 strategy=None):
+                 strategy=None,
+                 fresh_start=False,
+                 allow_config_change=False):
         self.run_dir = RunDir(model_dir)
+        self.config_text = gin.config_str()
+        self.fresh_start = bool(fresh_start)
+        self.allow_config_change = bool(allow_config_change)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief = strategies.is_chief(self.strategy)
         self.recipe = Recipe(model, dataset, num_iterations, densities, sparse_init,
@@ -98,11 +110,13 @@ class GANTrainer:
         self.measure_balance_ratio = bool(measure_balance_ratio)
         self.data = datasets.load(dataset)
         self.g_dst = g_dst(num_steps=recipe.num_iterations) if g_dst is not None else None
+        self.learning_rates = (
+            validation.positive_real("GANTrainer.g_learning_rate", g_learning_rate),
+            validation.positive_real("GANTrainer.d_learning_rate", d_learning_rate))
         self.state = state = TrainState.create(
             self.strategy, model=model, image_shape=self.data.image_shape,
             num_classes=self.data.num_classes, seed=self.seed, recipe=recipe,
-            optimizer=(validation.positive_real("GANTrainer.g_learning_rate", g_learning_rate),
-                       validation.positive_real("GANTrainer.d_learning_rate", d_learning_rate),
+            optimizer=(*self.learning_rates,
                        validation.real("GANTrainer.beta_1", beta_1, 0.0, 1.0, high_open=True),
                        validation.real("GANTrainer.beta_2", beta_2, 0.0, 1.0, high_open=True)),
             balance_ratio=balance_ratio, d_controller=d_controller)
@@ -125,7 +139,10 @@ class GANTrainer:
             max_to_keep=validation.positive_int("GANTrainer.keep_checkpoints", keep_checkpoints),
             strategy=self.strategy, **state.checkpoint_items())
         self.guard = nan_guard.NonFiniteGuard(nan_policy, max_nan_skips, self.checkpoint,
-                                              state.nan_skips, state.iteration)
+                                              self.restore_checkpoint, state.nan_skips,
+                                              state.iteration)
+        self.divergence = DivergenceWatch(divergence_policy, divergence_loss_limit,
+                                          divergence_br_limit, divergence_patience)
         self.invariants = SparsityInvariants(state, self.strategy, sparse_init, recipe.densities)
         self.progress = hooks.ProgressLog(log_every, recipe.num_iterations)
         self.hooks = [hooks.PeriodicSummaries(summary_every, state), self.progress]
@@ -151,6 +168,11 @@ class GANTrainer:
         summaries, samples, configs, evaluations and the run summary come from the chief.
         """
         self.run_dir.make()
+        if self.is_chief:
+            run_lock.acquire(self.run_dir.root)
+            for path in self.run_dir.remove_leftovers():
+                logging.info("Removed %s, left by an interrupted write", path)
+            self.check_stored_config()
         self.restore_or_initialize()
         iteration = int(self.state.iteration.numpy())
         metrics = {}
@@ -182,6 +204,8 @@ class GANTrainer:
             self.g_dst, state.d_controller)
         out = self.step(self.iterator, plan)
         nan_guard.check_outputs(iteration, out)
+        self.divergence.observe(iteration, out["d_loss"], out["g_loss"],
+                                state.balance_ratio.value() if plan.measure_br else None)
         if plan.measure_br:
             summaries.write_balance_ratio(state.balance_ratio, iteration, out["br_sample"])
         if plan.update_g_masks:
@@ -204,7 +228,8 @@ class GANTrainer:
         a NaN before the first periodic checkpoint rolls back to. Returns the restored
         checkpoint's path or None.
         """
-        path = self.checkpoint.restore_latest()
+        path = self.restore_checkpoint(fresh_start=self.fresh_start)
+        self.fresh_start = False  # only the first restore of this process starts over
         self.iterator = self.input.iterator_at(int(self.state.iteration.numpy()))
         if path is not None:
             logging.info("Resumed from %s at iteration %d", path,
@@ -227,6 +252,27 @@ class GANTrainer:
             self.save_checkpoint()
         return None
 
+    def restore_checkpoint(self, fresh_start=False):
+        """Restore the latest checkpoint (None: none), then put this config's settings that the
+        checkpoint also holds back in force: the learning rates and the config fingerprint."""
+        path = self.checkpoint.restore_latest(fresh_start=fresh_start)
+        g_optimizer, d_optimizer = self.state.g_optimizer, self.state.d_optimizer
+        g_optimizer.learning_rate.assign(self.learning_rates[0])
+        d_optimizer.learning_rate.assign(self.learning_rates[1])
+        self.state.config_fingerprint.assign(
+            stored_config.fingerprint_words(stored_config.fingerprint(self.config_text)))
+        return path
+
+    def check_stored_config(self):
+        """Refuse to resume with a changed configuration (see ``stored_config``); log the
+        changes that are allowed."""
+        if not self.run_dir.has_checkpoints():
+            return
+        for name, old, new in stored_config.check_resumable_config(
+                self.run_dir.root, self.config_text, self.allow_config_change,
+                checkpoint_fingerprint(self.checkpoint.latest)):
+            logging.warning("Resuming with %s changed: %s -> %s", name, old, new)
+
     def save_checkpoint(self):
         """Save the training state (every worker calls this; only the chief keeps it).
 
@@ -237,8 +283,9 @@ class GANTrainer:
         return self.checkpoint.save(iteration)
 
     def write_run_files(self):
-        """model.json, operative_config.gin, run.json and the TensorBoard hparams."""
+        """config.gin, model.json, operative_config.gin, run.json and the TensorBoard hparams."""
         state = self.state
+        atomic_write.write_text(self.run_dir.config, self.config_text)
         write_model_info(self.run_dir.root, self.recipe.model, self.data.image_shape,
                          state.num_classes, state.latent_dim)
         atomic_write.write_text(self.run_dir.operative_config, gin.operative_config_str())
