@@ -19,7 +19,7 @@ from ddst_tf.eval.sampling import generate_samples
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "gin_configs", "digits_test.gin")
 DDST_EVAL = os.path.join(os.path.dirname(sys.executable), "ddst-eval")
-NUM_SAMPLES = 60
+NUM_SAMPLES = 200
 
 
 def run_eval(cache, *args, expect_ok=True):

@@ -102,6 +102,16 @@ def extractor_id(extractor):
     return ""
 
 
+def check_fid_sample_counts(num_real, num_fake, dimensions):
+    """FID needs more samples than feature dimensions: with fewer, a covariance is singular and
+    the distance says more about the sample count than about the generator."""
+    if min(num_real, num_fake) <= dimensions:
+        raise ValueError(
+            f"FID needs more samples than its {dimensions} feature dimensions (else a covariance "
+            f"is singular); got {num_fake} generated (--num_samples, "
+            f"PeriodicEvaluator.num_samples) and {num_real} real images")
+
+
 def compute_metrics(real_features, fake_features, families, kid_subsets=100, kid_subset_size=1000,
                     pr_k=3, is_splits=10):
     """{value name: float} of the metric families on extractor outputs ({"pool", "logits"}).
@@ -112,6 +122,7 @@ def compute_metrics(real_features, fake_features, families, kid_subsets=100, kid
     values = {}
     for family in families:
         if family == "fid":
+            check_fid_sample_counts(len(real), len(fake), real.shape[1])
             values["fid"] = metric_maths.frechet_distance_from_activations(real, fake)
         elif family == "kid":
             size = min(kid_subset_size, len(real), len(fake))

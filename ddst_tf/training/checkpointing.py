@@ -25,12 +25,15 @@ import time
 
 import tensorflow as tf
 from absl import logging
+from google.protobuf import text_format
 
 from ddst_tf import validation
 from ddst_tf.training import strategies
 
 # What reading a corrupted or mismatched checkpoint raises (a truncated data file: IndexError).
 RESTORE_ERRORS = (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError)
+# What parsing a garbled state file raises (binary bytes, broken text proto).
+_UNREADABLE_STATE = (UnicodeDecodeError, tf.errors.OpError, ValueError, text_format.ParseError)
 _DATA_SHARD = re.compile(r"\.data-(\d+)-of-(\d+)$")
 _NUMBERED = re.compile(r"^ckpt-(\d+)\.index$")
 
@@ -68,7 +71,7 @@ def listed_in_state_file(directory):
         return None
     try:
         state = tf.train.get_checkpoint_state(directory)
-    except (UnicodeDecodeError, tf.errors.OpError, ValueError) as error:
+    except _UNREADABLE_STATE as error:
         logging.warning("The checkpoint state file %s is unreadable (%s); looking for the "
                         "newest complete checkpoint on disk instead", path,
                         str(error).splitlines()[0])
@@ -130,7 +133,19 @@ class TrainingCheckpoint:
         self.is_chief = strategies.is_chief(strategy)
         self.write_directory = strategies.write_dir(directory, strategy)
         self.checkpoint = tf.train.Checkpoint(**trackables)
+        self._set_aside_unreadable_state_file()
         self.manager = self._new_manager()
+
+    def _set_aside_unreadable_state_file(self):
+        """Rename a garbled state file (``checkpoint.unreadable-<time>``): CheckpointManager cannot
+        start over it, and restore_latest recovers from the checkpoint files themselves."""
+        if not self.is_chief or listed_in_state_file(self.directory) is not None:
+            return
+        path = os.path.join(self.directory, "checkpoint")
+        if os.path.isfile(path):
+            target = f"{path}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
+            os.rename(path, target)
+            logging.warning("Set the unreadable checkpoint state file aside as %s", target)
 
     def _new_manager(self):
         return tf.train.CheckpointManager(self.checkpoint, directory=self.write_directory,
@@ -194,7 +209,8 @@ class TrainingCheckpoint:
         if not self.is_chief:
             return
         kept = complete[-self.max_to_keep:]
-        tf.train.update_checkpoint_state(self.directory, kept[-1], all_model_checkpoint_paths=kept)
+        tf.compat.v1.train.update_checkpoint_state(self.directory, kept[-1],
+                                                   all_model_checkpoint_paths=kept)
         self.manager = self._new_manager()
 
     def _move_aside(self, on_disk):
