@@ -103,7 +103,7 @@ def _reproduce(tmp_path):
                f"--study={TINY_STUDY}", f"--out_dir={tmp_path / 'runs'}",
                f"--results_dir={tmp_path / 'results'}", "--methods=static_balance,adapt_relax",
                "--seeds=0.3:1", "--dense_seeds=0", "--fig2_d_densities=0.3",
-               "--num_samples=100", "--classifier_epochs=1"]
+               "--num_samples=200", "--classifier_epochs=1", "--workers=2"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "DDST_CACHE_DIR": str(tmp_path / "cache")}
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -111,12 +111,13 @@ def _reproduce(tmp_path):
 
 
 def test_tiny_study_end_to_end_and_a_rerun_only_reports(tmp_path):
+    """Two runs trained at once (--workers=2), scored, reported; the re-run only reports."""
     first = _reproduce(tmp_path)
     runs = sorted(os.listdir(tmp_path / "runs"))
     assert runs == ["adapt_relax-dG0.3-dD0.3-s0", "static_balance-dG0.3-dD0.3-s0"]
     with open(tmp_path / "runs" / runs[0] / "study_record.json") as handle:
         record = json.load(handle)
-    assert record["iterations"] == 12 and record["num_samples"] == 100
+    assert record["iterations"] == 12 and record["num_samples"] == 200
     assert 0 < record["normalized_flops"] < 1 and math.isfinite(record["fid"])
     assert record["final_d_density"] != pytest.approx(0.3, abs=1e-3)  # ADAPT moved D at 10
     assert sorted(os.listdir(tmp_path / "results")) == [
