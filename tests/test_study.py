@@ -31,6 +31,8 @@ def test_cells_follow_the_method_and_static_duplicates_are_dropped():
     assert [n for n in names if n.startswith("static-")] == [
         "static-dG0.1-dD0.3-s0", "static-dG0.1-dD0.3-s1", "static-dG0.1-dD0.3-s2"]
     assert len(names) == len(set(names)) == 1 + 3 * 3 + 3 * 2 + 3
+    # The Fig. 2 cells follow their d_G group, before the d_G = 0.3 cells.
+    assert names.index("static-dG0.1-dD0.3-s2") < names.index("static_balance-dG0.3-dD0.3-s0")
     assert len(grid.static_at(cells, 0.1, 1.0)) == 3
 
 
@@ -110,6 +112,7 @@ def _reproduce(tmp_path):
     return result
 
 
+@pytest.mark.integration
 def test_tiny_study_end_to_end_and_a_rerun_only_reports(tmp_path):
     """Two runs trained at once (--workers=2), scored, reported; the re-run only reports."""
     first = _reproduce(tmp_path)

@@ -79,20 +79,24 @@ def make_cell(method, g_density, seed, d_density=None):
 
 def study_cells(g_densities, seeds_by_density, methods=GRID_METHODS, dense_seeds=(),
                 fig2_g_density=None, fig2_d_densities=(), fig2_seeds=()):
-    """Every cell of the study, without duplicates, in a stable order.
+    """Every cell of the study, without duplicates, in a stable order: dense, then per d_G its
+    methods' cells (the BR-vs-d_D static cells right after their d_G), so that an interrupted
+    study has whole groups.
 
     ``seeds_by_density``: {d_G: seeds}; the dense reference runs ``dense_seeds``; the
     BR-vs-d_D picture adds static cells at ``fig2_g_density`` for each of
     ``fig2_d_densities`` (cells that a grid method already covers are not repeated).
     """
+    fig2 = [make_cell("static", fig2_g_density, seed, d_density)
+            for d_density in fig2_d_densities for seed in fig2_seeds]
     cells = [make_cell("dense", 1.0, seed) for seed in dense_seeds]
     for g_density in g_densities:
         for method in methods:
             cells += [make_cell(method, g_density, seed)
                       for seed in seeds_by_density[g_density]]
-    for d_density in fig2_d_densities:
-        for seed in fig2_seeds:
-            cells.append(make_cell("static", fig2_g_density, seed, d_density))
+        if g_density == fig2_g_density:
+            cells, fig2 = cells + fig2, []
+    cells += fig2
     unique, seen = [], set()
     for cell in cells:
         key = _static_key(cell)
