@@ -151,6 +151,7 @@ def test_image_shape_the_model_cannot_take(tmp_path):
 
 # ------------------------------------------------------------ model_dir and checkpoints
 
+@pytest.mark.integration
 def test_stored_config_of_another_run_is_refused_with_a_diff(run_copy):
     with open(run_copy / "config.gin") as f:
         stored = f.read()
@@ -168,6 +169,7 @@ def test_stored_config_of_another_run_is_refused_with_a_diff(run_copy):
                        ("dcgan_generator.base_width", "8", "4")]
 
 
+@pytest.mark.integration
 def test_run_length_and_logging_changes_resume_without_a_flag(run_copy):
     with open(run_copy / "config.gin") as f:
         stored = f.read()
@@ -179,6 +181,7 @@ def test_run_length_and_logging_changes_resume_without_a_flag(run_copy):
         ("PeriodicEvaluator.every", "(unset)", "4")]
 
 
+@pytest.mark.integration
 def test_ddst_train_refuses_a_changed_config_before_overwriting_it(run_copy):
     with open(run_copy / "config.gin") as f:
         stored = f.read()
@@ -191,6 +194,7 @@ def test_ddst_train_refuses_a_changed_config_before_overwriting_it(run_copy):
         assert f.read() == stored
 
 
+@pytest.mark.integration
 def test_checkpoint_of_a_different_model(run_copy):
     from ddst_tf.training.checkpointing import CheckpointRestoreError
     trainer = make_trainer(run_copy, "dcgan_discriminator.base_width = 4")
@@ -200,6 +204,7 @@ def test_checkpoint_of_a_different_model(run_copy):
 
 
 @pytest.mark.parametrize("part", ["index", "data-00000-of-00001"])
+@pytest.mark.integration
 def test_corrupted_checkpoint_file_names_it_and_the_way_out(run_copy, part):
     from ddst_tf.training.checkpointing import CheckpointRestoreError
     newest = run_copy / "checkpoints" / f"ckpt-4.{part}"
@@ -219,6 +224,7 @@ def test_corrupted_checkpoint_file_names_it_and_the_way_out(run_copy, part):
     assert int(trainer.state.iteration.numpy()) == 2
 
 
+@pytest.mark.integration
 def test_state_file_listing_only_deleted_checkpoints(run_copy):
     from ddst_tf.training.checkpointing import CheckpointRestoreError
     for path in (run_copy / "checkpoints").glob("ckpt-*"):
@@ -229,6 +235,7 @@ def test_state_file_listing_only_deleted_checkpoints(run_copy):
         make_trainer(run_copy).restore_or_initialize()
 
 
+@pytest.mark.integration
 def test_export_path_that_exists(run_copy, tmp_path):
     from ddst_tf.export import run_export
     with pytest.raises(FileExistsError, match=f"Export path '{tmp_path}' already exists; choose "

@@ -189,6 +189,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 def test_record_in_replica_context_keeps_replicas_identical():
     out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     # Global g_pre per record: 0.5, 1.5, 2.5; the third overwrites the first (window 2).

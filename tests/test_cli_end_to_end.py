@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from console_scripts import ENV, console_script, train_digits
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

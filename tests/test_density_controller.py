@@ -335,6 +335,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 def test_cross_replica_step_sets_every_replica_and_refuses_replica_context():
     out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     # 0.5 -> 0.55 of 20: one weight grown, the zero position with the largest gradient (18).

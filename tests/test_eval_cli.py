@@ -16,6 +16,8 @@ from ddst_tf.eval import evaluate, sample_dump
 from ddst_tf.eval.features import ClassifierExtractor, load_or_train_classifier
 from ddst_tf.eval.sampling import generate_samples
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "gin_configs", "digits_test.gin")
 DDST_EVAL = os.path.join(os.path.dirname(sys.executable), "ddst-eval")

@@ -14,6 +14,8 @@ from console_scripts import ENV, console_script, train_digits
 from ddst_tf import runs
 from ddst_tf.export import run_export, tflite
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -238,6 +238,7 @@ def test_classifier_extractor_gives_penultimate_features_and_logits(digits_class
         extractor(np.zeros((2, 16, 16, 1), np.float32))
 
 
+@pytest.mark.integration
 def test_training_tool_trains_into_the_same_cache_as_the_library(digits_classifier):
     _, record, cache_dir = digits_classifier
     tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",

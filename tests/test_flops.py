@@ -198,6 +198,7 @@ def test_accountant_at_reset_reports_the_rate_ratio():
     assert accountant.normalized(5) == pytest.approx((576 + 2310) / (1026 + 7260))
 
 
+@pytest.mark.integration
 def test_ddst_flops_on_a_recipe_by_name(tmp_path):
     out = tmp_path / "flops.json"
     result = console_script("ddst-flops", "--gin_file=sngan_cifar10/static_balance.gin",

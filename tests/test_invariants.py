@@ -14,6 +14,8 @@ import gin
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
 

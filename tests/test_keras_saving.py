@@ -77,6 +77,7 @@ def trained_g_ema(tmp_path_factory):
     return generator
 
 
+@pytest.mark.integration
 def test_trained_ema_generator_round_trips_with_its_sparse_masks(trained_g_ema, tmp_path):
     densities = view.layer_densities(view.masked_layers(trained_g_ema))
     assert min(densities.values()) < 0.9  # ERK at d=0.5 leaves some layers well below 1
@@ -89,6 +90,7 @@ def test_trained_ema_generator_round_trips_with_its_sparse_masks(trained_g_ema, 
                                atol=1e-6)
 
 
+@pytest.mark.integration
 def test_export_keras_writes_the_stripped_generator(trained_g_ema, tmp_path):
     path = tmp_path / "g_plain.keras"
     keras_file.export_keras(trained_g_ema, path)

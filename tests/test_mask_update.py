@@ -381,6 +381,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration
 def test_cross_replica_update_sets_every_replica_like_one_device():
     out = run_on_two_cpu_replicas(_MIRRORED_SCRIPT)
     before = out["before"]

@@ -18,6 +18,8 @@ import pytest
 
 from ddst_tf.training.strategies import local_cluster_tf_configs
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
 WORKER = os.path.join(ROOT, "tests", "multi_worker_main.py")

@@ -14,6 +14,8 @@ from ddst_tf import config
 from ddst_tf.training import nan_guard
 from ddst_tf.training.nan_guard import NonFiniteError
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
 NUM_ITERATIONS = 8

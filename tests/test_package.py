@@ -15,6 +15,8 @@ from packaging.requirements import Requirement
 
 from console_scripts import BIN, DIGITS_CONFIG, ENV, ROOT, console_script
 
+pytestmark = pytest.mark.integration
+
 TOOLS = ("ddst-train", "ddst-export", "ddst-eval", "ddst-flops", "ddst-plot")
 # Native log prefixes of warnings and errors (absl C++ and Python), and the plain words.
 NOISE = re.compile(r"^([EWF]\d{4} |.*\b(WARNING|ERROR)\b)")

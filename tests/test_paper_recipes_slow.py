@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.integration,
     pytest.mark.skipif(not os.path.isfile(cifar10_jpeg_zip()),
                        reason=f"offline CIFAR-10 copy not found at {cifar10_jpeg_zip()}"),
 ]

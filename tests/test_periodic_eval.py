@@ -50,6 +50,7 @@ def _fid_by_iteration(model_dir):
     return rows, {int(r["iteration"]): float(r["value"]) for r in rows if r["metric"] == "fid"}
 
 
+@pytest.mark.integration
 def test_evaluates_every_n_iterations_into_csv_and_jsonl(evaluated_run):
     trainer, _ = evaluated_run
     rows, fid = _fid_by_iteration(trainer.run_dir.root)
@@ -63,6 +64,7 @@ def test_evaluates_every_n_iterations_into_csv_and_jsonl(evaluated_run):
     assert all(np.isfinite(r["value"]) for r in jsonl)
 
 
+@pytest.mark.integration
 def test_recorded_fid_is_the_ema_generator_against_the_test_split(evaluated_run):
     """Recompute the iteration-4 FID independently: same latents, cached classifier, test split."""
     trainer, cache = evaluated_run
@@ -76,6 +78,7 @@ def test_recorded_fid_is_the_ema_generator_against_the_test_split(evaluated_run)
     assert fid[4] == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.integration
 def test_eval_scalars_reach_tensorboard(evaluated_run):
     trainer, _ = evaluated_run
     steps = {}
@@ -89,6 +92,7 @@ def test_eval_scalars_reach_tensorboard(evaluated_run):
     assert steps == {f"eval/{m}": [2, 4] for m in ("fid", "kid", "kid_std", "precision", "recall")}
 
 
+@pytest.mark.integration
 def test_best_checkpoint_is_the_lowest_fid_and_loads_like_a_run(evaluated_run):
     from ddst_tf.runs import load_ema_generator
     trainer, _ = evaluated_run

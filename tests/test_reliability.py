@@ -21,6 +21,8 @@ from console_scripts import BIN, DIGITS_CONFIG, ENV, ROOT, console_script, train
 from ddst_tf import config, stored_config
 from ddst_tf.training.checkpointing import CheckpointRestoreError, is_complete
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(autouse=True)
 def clean_gin():

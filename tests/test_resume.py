@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from ddst_tf import config
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "tests", "adapt_strict_tiny.gin")
 TRAIN = os.path.join(os.path.dirname(sys.executable), "ddst-train")

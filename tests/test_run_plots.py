@@ -138,6 +138,7 @@ def test_an_empty_run_writes_nothing_and_does_not_fail(tmp_path):
     assert notes[0].startswith("no scalar summaries in") and notes[-1].startswith("nothing to plot")
 
 
+@pytest.mark.integration
 def test_command_line_prints_the_written_files(full_run):
     result = console_script("ddst-plot", f"--model_dir={full_run}",
                             f"--output_dir={full_run / 'out'}")

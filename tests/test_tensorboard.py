@@ -11,6 +11,8 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from console_scripts import train_digits
 
+pytestmark = pytest.mark.integration
+
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from ddst_tf.layers.masked import effective_kernel_gradients, watch_masks
 from ddst_tf.sparse import view
 from ddst_tf.training.step import IterationPlan
 
+pytestmark = pytest.mark.integration
+
 TINY = """
 GANTrainer.model = 'dcgan'
 GANTrainer.dataset = 'digits'

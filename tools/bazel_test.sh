@@ -34,6 +34,16 @@ check_test_modules_listed() {
     echo "  add pytest_test(name = \"<module>\", deps = [...]) or list it in :pytest_only_modules" >&2
     exit 1
   fi
+  # A pytest-only module runs only in tools/test.sh's pytest part, which selects `integration`:
+  # its module-level pytestmark must carry that marker.
+  for module in $(sed -n '/name = "pytest_only_modules"/,/]/s/.*"\(test_[a-z0-9_]*\)\.py".*/\1/p' tests/BUILD); do
+    sed -n '/^pytestmark = /,/^$/p' "tests/$module.py" | grep -q "pytest.mark.integration" \
+      || missing+=("$module")
+  done
+  if (( ${#missing[@]} )); then
+    echo "bazel_test.sh: pytest-only modules without pytestmark = pytest.mark.integration (no run would select them): ${missing[*]}" >&2
+    exit 1
+  fi
 }
 
 command -v bazel >/dev/null || install_bazel

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Look for tests whose outcome depends on luck or on test order: run the default pytest
-# suite under RUNS (default 3) different seeds, each with its own shuffled order, then the
+# Look for tests whose outcome depends on luck or on test order: run the whole pytest
+# suite (unit and integration tests, on DDST_PYTEST_WORKERS processes) under RUNS
+# (default 3) different seeds, each with its own shuffled order, then the
 # Bazel targets (every test module in its own process) under one more seed. Seeds come
 # from SEEDS="s1 s2 ..." or are drawn at random; every seed is printed so that a failure
 # can be replayed with `pytest --randomly-seed=<seed>`. Exits non-zero if any run failed.
@@ -12,7 +13,8 @@ while (( ${#seeds[@]} < ${RUNS:-3} + 1 )); do seeds+=("$(( (RANDOM << 15) | RAND
 failed=()
 for seed in "${seeds[@]:0:${#seeds[@]}-1}"; do
   echo "== pytest --randomly-seed=$seed"
-  .venv/bin/python -m pytest -q -m "not slow" -p no:cacheprovider --randomly-seed="$seed" "$@" \
+  .venv/bin/python -m pytest -q -m "not slow" -p no:cacheprovider --randomly-seed="$seed" \
+    -n "${DDST_PYTEST_WORKERS:-2}" --dist loadfile "$@" \
     | tail -n 15 || failed+=("pytest seed $seed")
 done
 bazel_seed=${seeds[-1]}

@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# Set up (idempotent) and run the default test suite: pytest (extra args go to pytest,
-# e.g. `tools/test.sh -m slow` for the long checks), then the Bazel targets
-# (tools/bazel_test.sh; skip with DDST_SKIP_BAZEL=1). Fails if either fails; the pytest
-# summary line is repeated last.
+# Set up (idempotent) and run the default test suite, each test once: pytest runs the tests
+# marked `integration` (end-to-end runs, console scripts, extra TF processes) on
+# DDST_PYTEST_WORKERS (default 2) processes, one test module per process, then Bazel runs
+# the unit tests, one target per module (tools/bazel_test.sh). With DDST_SKIP_BAZEL=1, or
+# where Bazel can neither be found nor installed, pytest runs all of them. Extra args go to
+# pytest (e.g. `PYTEST_MARKERS=slow DDST_SKIP_BAZEL=1 tools/test.sh` for the long checks).
+# Fails if either fails; the pytest summary line is repeated last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
+bazel_runs=1
+if [[ -n "${DDST_SKIP_BAZEL:-}" ]] || ! { command -v bazel || command -v apt-get; } >/dev/null; then
+  bazel_runs=0
+fi
+if (( bazel_runs )); then markers=${PYTEST_MARKERS:-integration and not slow}
+else markers=${PYTEST_MARKERS:-not slow}; fi
+workers=${DDST_PYTEST_WORKERS:-2}
+parallel=()
+(( workers > 1 )) && parallel=(-n "$workers" --dist loadfile)
 pytest_log=$(mktemp)
 trap 'rm -f "$pytest_log"' EXIT
+start=$SECONDS
 pytest_status=0
-.venv/bin/python -m pytest -q -m "${PYTEST_MARKERS:-not slow}" "$@" | tee "$pytest_log" \
+.venv/bin/python -m pytest -q -m "$markers" "${parallel[@]}" "$@" | tee "$pytest_log" \
   || pytest_status=${PIPESTATUS[0]}
 bazel_status=0
-if [[ -z "${DDST_SKIP_BAZEL:-}" ]]; then
+if (( bazel_runs )); then
   bash tools/bazel_test.sh || bazel_status=$?
 fi
+echo "tools/test.sh: pytest (-m '$markers') and $( ((bazel_runs)) && echo Bazel || echo 'no Bazel') in $((SECONDS - start)) s"
 grep -E '(passed|failed|error|skipped|deselected|no tests ran).* in [0-9.]+s' "$pytest_log" | tail -n 1 || true
 if (( pytest_status != 0 )); then exit "$pytest_status"; fi
 exit "$bazel_status"

@@ -2,18 +2,17 @@
 
 load("@rules_python//python:defs.bzl", "py_test")
 
-def pytest_test(name, deps = [], data = [], pytest_only = [], size = "medium", **kwargs):
+def pytest_test(name, deps = [], data = [], size = "medium", **kwargs):
     """A py_test running the pytest module `<name>.py` of this package.
 
     conftest.py of the package and the repo's pytest.ini (markers, warning filters)
-    come along; the `slow` marker is deselected as in tools/test.sh.
+    come along; tests marked `slow` or `integration` are deselected (tools/test.sh runs
+    the integration tests with pytest).
 
     Args:
       name: the module name without `.py` (e.g. "test_losses").
       deps: the py_library targets the module imports.
       data: extra runtime files (configs, scripts the test runs).
-      pytest_only: names of test functions in the module that Bazel deselects (they
-        stay in the pytest run of tools/test.sh); say why in a comment at the call.
       size: Bazel test size; medium (300 s timeout) leaves room for `import tensorflow`.
       **kwargs: passed on to py_test (tags, shard_count, ...).
     """
@@ -23,10 +22,7 @@ def pytest_test(name, deps = [], data = [], pytest_only = [], size = "medium", *
         size = size,
         srcs = [module, "conftest.py", "//third_party/bazel/python:pytest_main.py"],
         main = "//third_party/bazel/python:pytest_main.py",
-        args = ["$(location %s)" % module] + [
-            "--deselect=$(location %s)::%s" % (module, test)
-            for test in pytest_only
-        ],
+        args = ["$(location %s)" % module],
         data = data + ["//:pytest.ini"],
         # Keep the source layout (tests/ has no __init__.py) so pytest imports the
         # module the same way as outside Bazel.

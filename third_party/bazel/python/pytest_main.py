@@ -14,7 +14,7 @@ import pytest
 
 def pytest_args(argv, environ):
     """The pytest command line for the test modules in argv, given Bazel's test environment."""
-    args = ["-q", "-p", "no:cacheprovider", "-m", "not slow", *argv]
+    args = ["-q", "-p", "no:cacheprovider", "-m", "not slow and not integration", *argv]
     test_tmpdir = environ.get("TEST_TMPDIR")
     if test_tmpdir:
         args.append("--basetemp=" + os.path.join(test_tmpdir, "pytest"))
