@@ -212,7 +212,9 @@ def write_report(records, cells, out_dir, results_dir, recipe, macros, width, qu
         f"{macros['STUDY_BR_WINDOW']} iterations sampled every {macros['STUDY_BR_FREQ']}. "
         f"FID/KID: {FLAGS.features} features, {FLAGS.num_samples} samples vs the test split. "
         f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
-        f"{datetime.date.today().isoformat()}.")
+        f"{datetime.date.today().isoformat()}; 'train min' is wall time with {FLAGS.workers} "
+        f"run(s) training at once. {len(records)} of {len(cells)} runs finished. Command: "
+        f"`tools/reproduce.py {' '.join(a for a in sys.argv[1:] if a != '--report_only')}`.")
     atomic_write.write_text(os.path.join(results_dir, "results.md"),
                             header + "\n\n" + report.markdown_table(records) + "\n")
     if not quiet:
