@@ -100,6 +100,15 @@ def test_csv_and_plots_are_written(tmp_path):
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("fid.png", "br.png", "fig2.png"))
 
 
+def test_adapt_series_axes_are_clipped_to_ylim(tmp_path, monkeypatch):
+    saved = []
+    monkeypatch.setattr(report, "_save", lambda figure, path: saved.append(figure) or path)
+    run = {**_record("adapt_relax", 0.1, 0.1, 0, 10.0), "steps": np.arange(4),
+           "values": np.array([0.5, 60.0, -8.0, 0.5])}
+    report.plot_adapt_series(str(tmp_path / "br.png"), [run], "BR", "BR", (0.45, 0.55), (-1, 2.5))
+    assert saved[0].axes[0].get_ylim() == (-1.0, 2.5)
+
+
 def _reproduce(tmp_path):
     command = [sys.executable, os.path.join(ROOT, "tools", "reproduce.py"),
                f"--study={TINY_STUDY}", f"--out_dir={tmp_path / 'runs'}",

@@ -178,16 +178,18 @@ def write_report(records, cells, out_dir, results_dir, recipe, macros, width, qu
     by_name = {record["name"]: record for record in records}
     adapt = [dict(by_name[cell.name], run_dir=os.path.join(out_dir, cell.name)) for cell in cells
              if cell.method.startswith("adapt") and cell.name in by_name]
-    for tag, stem, ylabel, bounds in [
-            (run_metrics.BR_TAG, "adapt_br", "BR (windowed)", (0.45, 0.55)),
-            (run_metrics.D_DENSITY_TAG, "adapt_d_density", "D density", ())]:
+    for tag, stem, ylabel, bounds, ylim in [
+            (run_metrics.BR_TAG, "adapt_br", "BR (windowed; axis clipped to [-1, 2.5])",
+             (0.45, 0.55), (-1.0, 2.5)),
+            (run_metrics.D_DENSITY_TAG, "adapt_d_density", "D density", (), (0.0, 1.05))]:
         runs = []
         for run in adapt:
             found = run_metrics.series(run["run_dir"], tag)
             if found is not None:
                 runs.append({**run, "steps": found[0], "values": found[1]})
         report.plot_adapt_series(os.path.join(results_dir, f"{stem}.png"), runs, ylabel,
-                                 f"{ylabel} over training, ADAPT runs", bounds)
+                                 f"{ylabel.split(' (')[0]} over training, ADAPT runs", bounds,
+                                 ylim)
     fig2_g = min(cell.g_density for cell in cells)
     series_by_density, second_half = {}, {}
     for d_density in (float(d) for d in FLAGS.fig2_d_densities):

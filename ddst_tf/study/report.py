@@ -103,8 +103,9 @@ def plot_fid_vs_flops(path, records):
     _save(figure, path)
 
 
-def plot_adapt_series(path, series_by_run, ylabel, title, bounds=None):
-    """One panel per (ADAPT method, d_G): a line per seed of a logged quantity over training."""
+def plot_adapt_series(path, series_by_run, ylabel, title, bounds=None, ylim=None):
+    """One panel per (ADAPT method, d_G): a line per seed of a logged quantity over training;
+    ``ylim`` (low, high) clips the axes (BR of a short window has spikes of tens)."""
     keys = sorted({(run["method"], run["g_density"]) for run in series_by_run},
                   key=lambda k: (METHOD_ORDER.index(k[0]), k[1]))
     if not keys:
@@ -122,6 +123,8 @@ def plot_adapt_series(path, series_by_run, ylabel, title, bounds=None):
         axes.set_title(f"{METHODS[method][0]}, d_G = {g_density:g}")
         axes.set_xlabel("iteration")
         axes.set_ylabel(ylabel)
+        if ylim is not None:
+            axes.set_ylim(*ylim)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7)
     for axes in list(grid.flat)[len(keys):]:
