@@ -78,13 +78,11 @@ def listed_in_state_file(directory):
         return None
     if state is None:
         return None
-    paths = [p if os.path.isabs(p) else os.path.join(directory, p)
-             for p in state.all_model_checkpoint_paths]
+    # TensorFlow has already put the directory in front of relative entries.
+    paths = list(state.all_model_checkpoint_paths)
     latest = state.model_checkpoint_path
-    if latest:
-        latest = latest if os.path.isabs(latest) else os.path.join(directory, latest)
-        if latest not in paths:
-            paths.append(latest)
+    if latest and latest not in paths:
+        paths.append(latest)
     return paths
 
 
