@@ -122,9 +122,11 @@ def test_export_and_eval_read_checkpoints_like_training(run_copy, tmp_path):
 # ------------------------------------------------------------------ one writer per run
 
 def test_a_second_writer_is_refused_naming_the_first(run_copy):
+    # The first writer would train for hours: it still holds the lock whenever the second
+    # starts, however slow the machine (it is killed below).
     first = subprocess.Popen(
         [os.path.join(BIN, "ddst-train"), f"--gin_file={DIGITS_CONFIG}",
-         f"--model_dir={run_copy}", "--gin_bindings=GANTrainer.num_iterations = 400",
+         f"--model_dir={run_copy}", "--gin_bindings=GANTrainer.num_iterations = 1000000",
          "--gin_bindings=GANTrainer.checkpoint_every = 400"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     try:
@@ -132,7 +134,7 @@ def test_a_second_writer_is_refused_naming_the_first(run_copy):
         while not _read_lock(run_copy).startswith(f"pid {first.pid} "):
             assert first.poll() is None and time.monotonic() < deadline, "no lock taken"
             time.sleep(0.2)
-        second = train_digits(str(run_copy), "--gin_bindings=GANTrainer.num_iterations = 400",
+        second = train_digits(str(run_copy), "--gin_bindings=GANTrainer.num_iterations = 1000000",
                               "--gin_bindings=GANTrainer.checkpoint_every = 400", check=False)
         assert second.returncode != 0
         assert (f"is being written by another process (pid {first.pid} on"

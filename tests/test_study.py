@@ -107,6 +107,9 @@ def test_adapt_series_axes_are_clipped_to_ylim(tmp_path, monkeypatch):
            "values": np.array([0.5, 60.0, -8.0, 0.5])}
     report.plot_adapt_series(str(tmp_path / "br.png"), [run], "BR", "BR", (0.45, 0.55), (-1, 2.5))
     assert saved[0].axes[0].get_ylim() == (-1.0, 2.5)
+    report.plot_br_vs_d_density(str(tmp_path / "fig2.png"), {0.1: [(run["steps"], run["values"])]},
+                                {0.1: [0.5]}, 0.1, ylim=(-1, 2.5))
+    assert saved[1].axes[0].get_ylim() == (-1.0, 2.5)
 
 
 def _reproduce(tmp_path):

@@ -202,7 +202,7 @@ def write_report(records, cells, out_dir, results_dir, recipe, macros, width, qu
             second_half.setdefault(d_density, []).append(by_name[cell.name]["mean_br_second_half"])
     if second_half:
         report.plot_br_vs_d_density(os.path.join(results_dir, "br_vs_d_density.png"),
-                                    series_by_density, second_half, fig2_g)
+                                    series_by_density, second_half, fig2_g, ylim=(-1.0, 2.5))
     report.plot_fid_vs_flops(os.path.join(results_dir, "fid_vs_flops.png"), records)
     header = (
         f"Study: {os.path.relpath(FLAGS.study, ROOT)}{' --quick' if FLAGS.quick else ''}; "

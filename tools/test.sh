@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run the default test suite, each test once: pytest runs the tests
 # marked `integration` (end-to-end runs, console scripts, extra TF processes) on
-# DDST_PYTEST_WORKERS (default 2) processes, one test module per process, then Bazel runs
+# DDST_PYTEST_WORKERS (default 2) processes, one test module per process, while Bazel runs
 # the unit tests, one target per module (tools/bazel_test.sh). With DDST_SKIP_BAZEL=1, or
 # where Bazel can neither be found nor installed, pytest runs all of them. Extra args go to
 # pytest (e.g. `PYTEST_MARKERS=slow DDST_SKIP_BAZEL=1 tools/test.sh` for the long checks).
@@ -19,14 +19,23 @@ workers=${DDST_PYTEST_WORKERS:-2}
 parallel=()
 (( workers > 1 )) && parallel=(-n "$workers" --dist loadfile)
 pytest_log=$(mktemp)
-trap 'rm -f "$pytest_log"' EXIT
+bazel_log=$(mktemp)
+trap 'rm -f "$pytest_log" "$bazel_log"' EXIT
 start=$SECONDS
+# Bazel runs beside pytest (its server start, analysis and per-target start-up leave the
+# cores idle part of the time); its output follows pytest's.
+bazel_pid=
+if (( bazel_runs )); then
+  bash tools/bazel_test.sh > "$bazel_log" 2>&1 &
+  bazel_pid=$!
+fi
 pytest_status=0
 .venv/bin/python -m pytest -q -m "$markers" "${parallel[@]}" "$@" | tee "$pytest_log" \
   || pytest_status=${PIPESTATUS[0]}
 bazel_status=0
-if (( bazel_runs )); then
-  bash tools/bazel_test.sh || bazel_status=$?
+if [[ -n "$bazel_pid" ]]; then
+  wait "$bazel_pid" || bazel_status=$?
+  cat "$bazel_log"
 fi
 echo "tools/test.sh: pytest (-m '$markers') and $( ((bazel_runs)) && echo Bazel || echo 'no Bazel') in $((SECONDS - start)) s"
 grep -E '(passed|failed|error|skipped|deselected|no tests ran).* in [0-9.]+s' "$pytest_log" | tail -n 1 || true

@@ -133,8 +133,10 @@ def plot_adapt_series(path, series_by_run, ylabel, title, bounds=None, ylim=None
     return _save(figure, path)
 
 
-def plot_br_vs_d_density(path, series_by_density, second_half_by_density, g_density):
-    """The paper's Fig. 2 at one d_G: BR over training per d_D, and its second-half mean vs d_D."""
+def plot_br_vs_d_density(path, series_by_density, second_half_by_density, g_density,
+                         ylim=None):
+    """The paper's Fig. 2 at one d_G: BR over training per d_D (``ylim`` clips that axis), and
+    its second-half mean vs d_D."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     for d_density in sorted(series_by_density):
         for index, (steps, values) in enumerate(series_by_density[d_density]):
@@ -142,7 +144,10 @@ def plot_br_vs_d_density(path, series_by_density, second_half_by_density, g_dens
                       color=plt.cm.viridis(min(d_density, 1.0) * 0.9),
                       label=f"d_D = {d_density:g}" if index == 0 else None)
     left.set_xlabel("iteration")
-    left.set_ylabel("BR (windowed)")
+    if ylim is not None:
+        left.set_ylim(*ylim)
+    left.set_ylabel("BR (windowed)" + ("" if ylim is None else
+                                       f"; axis clipped to [{ylim[0]:g}, {ylim[1]:g}]"))
     left.set_title(f"Static sparse training, d_G = {g_density:g}")
     left.grid(alpha=0.3)
     left.legend(fontsize=8)
