@@ -7,6 +7,7 @@ shuffled orders: a test whose outcome changes with them depends on luck and is a
 """
 
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -26,3 +27,11 @@ def _global_seeds(request):
     """Seed Python, NumPy, TensorFlow and Keras before each test."""
     seed = getattr(request.config.option, "randomly_seed", DEFAULT_SEED)
     keras.utils.set_random_seed(int(seed) % 2 ** 32 if isinstance(seed, int) else DEFAULT_SEED)
+
+
+@pytest.fixture
+def run_copy(trained, tmp_path):
+    """A copy of the module's ``trained`` run (module fixture), for a test to change or damage."""
+    copy = tmp_path / "run"
+    shutil.copytree(trained, copy)
+    return copy

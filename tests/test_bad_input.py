@@ -1,7 +1,6 @@
 """Bad input anywhere a user can give it: each error names the bad value and what is allowed."""
 
 import os
-import shutil
 
 import gin
 import pytest
@@ -45,13 +44,6 @@ def trained(tmp_path_factory):
     GANTrainer(model_dir=str(model_dir)).train()
     gin.clear_config()
     return model_dir
-
-
-@pytest.fixture
-def run_copy(trained, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(trained, copy)
-    return copy
 
 
 # ---------------------------------------------------------------- densities and schedules

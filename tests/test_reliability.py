@@ -46,13 +46,6 @@ def trained(tmp_path_factory):
     return model_dir
 
 
-@pytest.fixture
-def run_copy(trained, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(trained, copy)
-    return copy
-
-
 def _iteration_after_resume(model_dir, *bindings, **kwargs):
     trainer = make_trainer(model_dir, *bindings, **kwargs)
     trainer.train()
