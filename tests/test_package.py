@@ -77,12 +77,16 @@ def test_keras_file_with_masks_loads_after_import_ddst_tf(tmp_path):
     assert "MaskedConv2D" in result.stdout and "MaskedDense" in result.stdout
 
 
-@pytest.mark.parametrize("tool,flag", [("ddst-train", "--gin_file"), ("ddst-train", "--model_dir"),
-                                       ("ddst-export", "--output"), ("ddst-eval", "--metrics"),
-                                       ("ddst-flops", "--json_out"), ("ddst-plot", "--output_dir")])
-def test_help_lists_the_tools_own_flags(tool, flag):
+@pytest.mark.parametrize("tool,own_flags", [("ddst-train", ["--gin_file", "--model_dir"]),
+                                            ("ddst-export", ["--output"]),
+                                            ("ddst-eval", ["--metrics"]),
+                                            ("ddst-flops", ["--json_out"]),
+                                            ("ddst-plot", ["--output_dir"])])
+def test_help_lists_the_tools_own_flags(tool, own_flags):
     result = console_script(tool, "--help")
-    assert f"  {flag}:" in result.stdout and "  --[no]debug:" in result.stdout
+    for flag in own_flags:
+        assert f"  {flag}:" in result.stdout, flag
+    assert "  --[no]debug:" in result.stdout
 
 
 @pytest.mark.parametrize("arguments,message", [
@@ -105,11 +109,18 @@ def test_known_bad_input_ends_with_one_line(tmp_path, arguments, message):
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert re.search(message, lines[-1]), lines[-1]
+
+
+@pytest.mark.parametrize("arguments,shown", [
+    (["ddst-train", "--model_dir=run"], "USAGE"),  # a usage error shows the usage
+    (["ddst-export", "--model_dir=no_run", "--output=out"], "Traceback"),
+])
+def test_debug_shows_the_traceback_or_the_usage(tmp_path, arguments, shown):
     debug = subprocess.run([os.path.join(BIN, arguments[0]), *arguments[1:], "--debug"],
                            capture_output=True, text=True, timeout=300, env=ENV,
                            cwd=str(tmp_path))
     assert debug.returncode != 0
-    assert "Traceback" in debug.stderr or "USAGE" in debug.stderr  # usage errors show usage
+    assert shown in debug.stderr, debug.stderr[-2000:]
 
 
 def test_a_healthy_run_prints_no_warning_or_error_lines(tmp_path):

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from ddst_tf.export.savedmodel import INFO_NAME, export_saved_model
 from ddst_tf.export.strip import strip
+from ddst_tf.export.tflite import make_interpreter
 from ddst_tf.models import registry
 from ddst_tf.sparse import view
 
@@ -135,7 +136,7 @@ def test_exported_saved_model_converts_to_tflite_with_its_weights(tmp_path):
     stripped = strip(generator)
     path = export_saved_model(stripped, str(tmp_path / "dcgan"), generator.latent_dim)
     converter = tf.lite.TFLiteConverter.from_saved_model(path, ["serving_default"])
-    interpreter = tf.lite.Interpreter(model_content=converter.convert())
+    interpreter = make_interpreter(converter.convert())
     assert not {op["op_name"] for op in interpreter._get_ops_details()} & {
         "VAR_HANDLE", "READ_VARIABLE"}
     z = np.random.default_rng(5).normal(size=(3, generator.latent_dim)).astype(np.float32)

@@ -31,7 +31,7 @@ check_test_modules_listed() {
   done
   if (( ${#missing[@]} )); then
     echo "bazel_test.sh: tests/BUILD lists neither a target nor a pytest-only entry for: ${missing[*]}" >&2
-    echo "  add pytest_test(name = \"<module>\", deps = [...]) or list it in :pytest_only_modules" >&2
+    echo "  add it to the modules of a pytest_test target (and its imports to deps) or to :pytest_only_modules" >&2
     exit 1
   fi
   # A pytest-only module runs only in tools/test.sh's pytest part, which selects `integration`:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Look for tests whose outcome depends on luck or on test order: run the whole pytest
 # suite (unit and integration tests, on DDST_PYTEST_WORKERS processes) under RUNS
-# (default 3) different seeds, each with its own shuffled order, then the
-# Bazel targets (every test module in its own process) under one more seed. Seeds come
+# (default 3) different seeds, each with its own shuffled order, then under one more seed
+# every test module in its own pytest process, and the Bazel targets. Seeds come
 # from SEEDS="s1 s2 ..." or are drawn at random; every seed is printed so that a failure
 # can be replayed with `pytest --randomly-seed=<seed>`. Exits non-zero if any run failed.
 set -uo pipefail
@@ -18,6 +18,17 @@ for seed in "${seeds[@]:0:${#seeds[@]}-1}"; do
     | tail -n 15 || failed+=("pytest seed $seed")
 done
 bazel_seed=${seeds[-1]}
+echo "== each test module in its own process, --randomly-seed=$bazel_seed"
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# pytest exits 5 when a module has no test left after `-m "not slow"` (all slow): not a failure.
+ls tests/test_*.py | xargs -P "${DDST_PYTEST_WORKERS:-2}" -I{} sh -c '
+  log="$3/$(basename "$2").log"
+  .venv/bin/python -m pytest -q -m "not slow" -p no:cacheprovider --randomly-seed="$1" "$2" \
+    > "$log" 2>&1
+  status=$?
+  [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || { tail -n 20 "$log"; echo "FAILED: $2"; exit 1; }
+  ' _ "$bazel_seed" {} "$logs" || failed+=("per-module processes seed $bazel_seed")
 echo "== bazel test, --randomly-seed=$bazel_seed"
 bash tools/bazel_test.sh --test_arg=--randomly-seed="$bazel_seed" | tail -n 40 \
   || failed+=("bazel seed $bazel_seed")

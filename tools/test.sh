@@ -2,8 +2,8 @@
 # Set up (idempotent) and run the default test suite, each test once: pytest runs the tests
 # marked `integration` (end-to-end runs, console scripts, extra TF processes) on
 # DDST_PYTEST_WORKERS (default 2) processes, one test module per process, while Bazel runs
-# the unit tests, one target per module (tools/bazel_test.sh). With DDST_SKIP_BAZEL=1, or
-# where Bazel can neither be found nor installed, pytest runs all of them. Extra args go to
+# the unit tests, one target per part of the library (tools/bazel_test.sh). With
+# DDST_SKIP_BAZEL=1, or where Bazel can neither be found nor installed, pytest runs all of them. Extra args go to
 # pytest (e.g. `PYTEST_MARKERS=slow DDST_SKIP_BAZEL=1 tools/test.sh` for the long checks).
 # Fails if either fails; the pytest summary line is repeated last.
 set -euo pipefail
