@@ -18,9 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    model_dir = str(tmp_path_factory.mktemp("run"))
-    return model_dir, train_digits(model_dir).stderr
+def trained(digits_run_copy, digits_run):
+    return str(digits_run_copy), digits_run[1]
 
 
 def test_train_writes_checkpoint_samples_events_and_config(trained):

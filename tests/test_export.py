@@ -10,7 +10,7 @@ import gin
 import numpy as np
 import pytest
 
-from console_scripts import ENV, console_script, train_digits
+from console_scripts import ENV, console_script
 from ddst_tf import runs
 from ddst_tf.export import run_export, tflite
 
@@ -18,10 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(digits_run_copy):
     """(model_dir, z, the EMA generator's images for z) of a 4-step digits run."""
-    model_dir = str(tmp_path_factory.mktemp("run"))
-    train_digits(model_dir)
+    model_dir = str(digits_run_copy)
     gin.clear_config()
     generator, info, _ = runs.load_ema_generator(model_dir)
     gin.clear_config()

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from console_scripts import train_digits
 from ddst_tf.export import keras_file
 from ddst_tf.runs import load_ema_generator
 from ddst_tf.layers.masked import MASKED_LAYER_TYPES
@@ -68,9 +67,8 @@ def test_loaded_model_keeps_pruned_weights_at_zero_when_trained(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained_g_ema(tmp_path_factory):
-    model_dir = str(tmp_path_factory.mktemp("run"))
-    train_digits(model_dir)
+def trained_g_ema(digits_run):
+    model_dir = str(digits_run[0])
     gin.clear_config()
     generator, _, _ = load_ema_generator(model_dir)
     gin.clear_config()

@@ -40,11 +40,9 @@ def make_trainer(model_dir, *bindings, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A 4-iteration digits run (ckpt-2, ckpt-4) made by ddst-train."""
-    model_dir = tmp_path_factory.mktemp("trained") / "run"
-    train_digits(str(model_dir))
-    return model_dir
+def trained(digits_run):
+    """A 4-iteration digits run (ckpt-2, ckpt-4) made by ddst-train (tests change copies)."""
+    return digits_run[0]
 
 
 def _iteration_after_resume(model_dir, *bindings, **kwargs):

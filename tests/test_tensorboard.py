@@ -9,17 +9,15 @@ import pytest
 import tensorflow as tf
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from console_scripts import train_digits
 
 pytestmark = pytest.mark.integration
 
 
 
 @pytest.fixture(scope="module")
-def run_events(tmp_path_factory):
+def run_events(digits_run):
     """(run_summary.json, {tag: [(step, summary value)]}) of a 4-step digits run."""
-    model_dir = str(tmp_path_factory.mktemp("run"))
-    train_digits(model_dir)
+    model_dir = str(digits_run[0])
     events = {}
     files = glob.glob(os.path.join(model_dir, "summaries", "events.out.tfevents.*"))
     assert len(files) == 1

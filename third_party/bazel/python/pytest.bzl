@@ -2,7 +2,7 @@
 
 load("@rules_python//python:defs.bzl", "py_test")
 
-def pytest_test(name, modules, deps = [], data = [], size = "medium", **kwargs):
+def pytest_test(name, modules, deps = [], data = [], size = "medium", timeout = "long", **kwargs):
     """A py_test running the pytest modules `<module>.py` of this package in one process.
 
     conftest.py of the package and the repo's pytest.ini (markers, warning filters)
@@ -14,13 +14,16 @@ def pytest_test(name, modules, deps = [], data = [], size = "medium", **kwargs):
       modules: the module names without `.py` (e.g. ["test_losses"]).
       deps: the py_library targets the modules import.
       data: extra runtime files (configs, scripts the tests run).
-      size: Bazel test size; medium (300 s timeout) leaves room for `import tensorflow`.
+      size: Bazel test size (the resources it is given).
+      timeout: "long" (900 s): tools/test.sh runs Bazel at low priority beside pytest, where
+        a target takes several times its ~10-80 s on an idle machine.
       **kwargs: passed on to py_test (tags, shard_count, ...).
     """
     files = [module + ".py" for module in modules]
     py_test(
         name = name,
         size = size,
+        timeout = timeout,
         srcs = files + ["conftest.py", "//third_party/bazel/python:pytest_main.py"],
         main = "//third_party/bazel/python:pytest_main.py",
         args = ["$(location %s)" % f for f in files],
