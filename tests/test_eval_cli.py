@@ -13,7 +13,7 @@ from PIL import Image
 
 from ddst_tf import config
 from ddst_tf.eval import evaluate, sample_dump
-from ddst_tf.eval.features import ClassifierExtractor, load_or_train_classifier
+from ddst_tf.eval.classifier_extractor import ClassifierExtractor, load_or_train_classifier
 from ddst_tf.eval.sampling import generate_samples
 
 pytestmark = pytest.mark.integration

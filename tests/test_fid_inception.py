@@ -20,7 +20,8 @@ import pytest
 import tensorflow as tf
 
 from ddst_tf.data.locations import cifar10_jpeg_zip
-from ddst_tf.eval import features, fid_inception, fid_inception_weights, metrics, torchscript_archive
+from ddst_tf.eval import (features, fid_inception, fid_inception_weights, inception_extractor, metrics,
+                          torchscript_archive)
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fid_inception_golden.npz")
 RELATIVE_TOLERANCE = 1e-4
@@ -203,15 +204,15 @@ def test_inception_without_a_graph_is_the_keras_port_and_says_how_to_fetch_its_w
 
 
 def test_inception_uses_the_graph_when_given_or_cached(tmp_path):
-    assert not features.inception_uses_graph(cache_dir=str(tmp_path))
-    assert features.inception_uses_graph(cache_dir=str(tmp_path), allow_download=True)
+    assert not inception_extractor.inception_uses_graph(cache_dir=str(tmp_path))
+    assert inception_extractor.inception_uses_graph(cache_dir=str(tmp_path), allow_download=True)
     with pytest.raises(FileNotFoundError, match="graph_path=.*nope.pb"):
         features.make_extractor("inception", graph_path=str(tmp_path / "nope.pb"))
-    cached = features.inception_cache_path(str(tmp_path))
+    cached = inception_extractor.inception_cache_path(str(tmp_path))
     os.makedirs(os.path.dirname(cached))
     with open(cached, "wb") as handle:
         handle.write(tf.compat.v1.GraphDef().SerializeToString())
-    assert features.inception_uses_graph(cache_dir=str(tmp_path))
+    assert inception_extractor.inception_uses_graph(cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match="is not the 2015-12-05 Inception graph"):
         features.make_extractor("inception", cache_dir=str(tmp_path))
 
@@ -253,7 +254,7 @@ def test_fetch_keeps_existing_weights_without_downloading(tmp_path, monkeypatch)
 def port():
     if not os.path.isfile(WEIGHTS):
         pytest.skip(f"no converted FID Inception weights at {WEIGHTS} (fetch: {FETCH})")
-    return features.FidInceptionExtractor()
+    return inception_extractor.FidInceptionExtractor()
 
 
 def test_port_matches_the_golden_torchscript_features(port):
@@ -355,7 +356,7 @@ def test_reader_matches_torch_on_a_saved_scripted_module(tmp_path):
                     reason=f"${GRAPH_ENV} does not name a classify_image_graph_def.pb")
 def test_port_agrees_with_the_tf_graph(port):
     graph = features.make_extractor("inception", graph_path=os.environ[GRAPH_ENV])
-    assert isinstance(graph, features.InceptionExtractor)
+    assert isinstance(graph, inception_extractor.InceptionExtractor)
     images = _comparison_images()
     graph_out, port_pool = graph(images, batch_size=8), port(images, batch_size=8)["pool"]
     _assert_features_close(port_pool, graph_out["pool"])

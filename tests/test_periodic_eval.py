@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from ddst_tf import config
 from ddst_tf.eval import evaluate, periodic
-from ddst_tf.eval.features import ClassifierExtractor, load_or_train_classifier
+from ddst_tf.eval.classifier_extractor import ClassifierExtractor, load_or_train_classifier
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "gin_configs", "digits_test.gin")

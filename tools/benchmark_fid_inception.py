@@ -58,12 +58,13 @@ def main(argv):
     import tensorflow as tf
 
     from ddst_tf.data import make_dataset
-    from ddst_tf.eval import features, metrics
+    from ddst_tf.eval import metrics
+    from ddst_tf.eval.inception_extractor import FidInceptionExtractor
 
     results = {"dataset": "CIFAR-10 (JPEG copy)", "extractor": "inception (Keras port, fid_inception)",
                "batch_size": FLAGS.batch_size, "cpu_count": os.cpu_count(), "machine": platform.machine(),
                "tensorflow": tf.__version__, "load_average_start": load_average()}
-    extractor, results["load_seconds"] = timed(features.FidInceptionExtractor)
+    extractor, results["load_seconds"] = timed(FidInceptionExtractor)
     test = make_dataset("cifar10_jpeg", split="test").images
     median, seconds = throughput(extractor, test, FLAGS.batch_size, FLAGS.rounds)
     results.update({"batch_seconds_median": median, "batch_seconds": seconds,

@@ -12,7 +12,7 @@ import json
 import tensorflow as tf
 from absl import app, flags
 
-from ddst_tf.eval.features import (
+from ddst_tf.eval.classifier_extractor import (
     DEFAULT_CLASSIFIER_ARCHITECTURE, DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_CLASSIFIER_TRAINING,
     classifier_cache_paths, load_or_train_classifier)
 

@@ -19,6 +19,8 @@ import numpy as np
 
 from ddst_tf.data import make_dataset
 from ddst_tf.eval import features, metrics as metric_maths
+from ddst_tf.eval.classifier_extractor import ClassifierExtractor
+from ddst_tf.eval.inception_extractor import InceptionExtractor
 from ddst_tf.eval.sampling import generate_samples
 from ddst_tf.run_dir import RunDir
 
@@ -86,7 +88,7 @@ def build_extractor(name, dataset_name, classifier_data=None, options=None):
     """
     options = dict(options or {})
     if name == "classifier":
-        return features.ClassifierExtractor.for_dataset(
+        return ClassifierExtractor.for_dataset(
             dataset_name, train_test_data=classifier_data, **options)
     return features.make_extractor(name, **options)
 
@@ -96,7 +98,7 @@ def extractor_id(extractor):
     if extractor.name == "classifier":
         return extractor.record["key"][:16] if extractor.record else "uncached"
     if extractor.name == "inception":
-        return "2015-12-05" if isinstance(extractor, features.InceptionExtractor) else "2015-12-05-keras"
+        return "2015-12-05" if isinstance(extractor, InceptionExtractor) else "2015-12-05-keras"
     if extractor.name == "squeezenet":
         return f"v1.1@{extractor.image_size}"
     return ""
