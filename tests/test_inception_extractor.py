@@ -115,6 +115,13 @@ def test_inception_tiles_grey_images_to_rgb(fake_inception):
                                fake_inception(np.repeat(grey, 3, axis=-1), 2)["pool"], rtol=1e-6)
 
 
+def test_inception_checks_its_images_and_batch_size(fake_inception):
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*255"):
+        fake_inception(np.full((2, 8, 8, 3), 255.0, np.float32))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
+        fake_inception(np.zeros((2, 8, 8, 3), np.float32), batch_size=0)
+
+
 def test_inception_graph_download_keeps_only_the_graph_in_the_cache(tmp_path, fake_graph_path):
     tarball = tmp_path / "inception.tgz"
     with tarfile.open(tarball, "w:gz") as archive:
