@@ -1,6 +1,7 @@
 """ddst_tf.eval.run_plots and ddst-plot: events and CSV read from hand-written files,
 bounds from run.json, PNG output, missing data."""
 
+import glob
 import json
 import os
 
@@ -66,6 +67,17 @@ def test_read_scalars_keeps_numbers_by_step_and_the_later_write_wins(full_run):
     np.testing.assert_array_equal(steps, [10, 20, 30])
     np.testing.assert_allclose(values, [0.40, 0.52, 0.61], rtol=1e-6)
     steps, values = scalars["flops/normalized_training_flops"]
+    np.testing.assert_array_equal(steps, [10, 20, 30])
+    np.testing.assert_allclose(values, [0.12, 0.14, 0.17], rtol=1e-6)
+
+
+def test_the_later_write_wins_when_file_names_do_not_sort_by_age(full_run):
+    # Writers started in the same second differ only in pid and a counter ('.10' < '.9').
+    older, newer = sorted(glob.glob(str(full_run / "summaries" / "events.out.tfevents.*")),
+                          key=os.path.getsize, reverse=True)  # the first file holds more
+    os.rename(older, full_run / "summaries" / "events.out.tfevents.1700000000.host.7.9.v2")
+    os.rename(newer, full_run / "summaries" / "events.out.tfevents.1700000000.host.7.10.v2")
+    steps, values = tool.read_scalars(str(full_run / "summaries"))["flops/normalized_training_flops"]
     np.testing.assert_array_equal(steps, [10, 20, 30])
     np.testing.assert_allclose(values, [0.12, 0.14, 0.17], rtol=1e-6)
 

@@ -65,16 +65,23 @@ def _scalar(value):
 
 
 def read_scalars(summaries_dir):
-    """{tag: (steps, values)} of every scalar in the event files, by step; a later write of a step wins."""
+    """{tag: (steps, values)} of every scalar in the event files, by step; a later write of a step wins.
+
+    "Later" is the event's wall time, not the file name: two writers started in the same second
+    (a resume) have names that differ only in pid and a counter, which do not sort by age.
+    """
     by_tag = {}
     for path in sorted(glob.glob(os.path.join(summaries_dir, "events.out.tfevents.*"))):
         for record in tf.data.TFRecordDataset(path):
             event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value:
                 number = _scalar(value)
-                if number is not None:
-                    by_tag.setdefault(value.tag, {})[int(event.step)] = number
-    return {tag: (np.array(sorted(points), np.int64), np.array([points[s] for s in sorted(points)]))
+                if number is None:
+                    continue
+                points = by_tag.setdefault(value.tag, {})
+                if event.wall_time >= points.get(int(event.step), (-np.inf,))[0]:
+                    points[int(event.step)] = (event.wall_time, number)
+    return {tag: (np.array(sorted(points), np.int64), np.array([points[s][1] for s in sorted(points)]))
             for tag, points in by_tag.items()}
 
 
