@@ -17,8 +17,8 @@ for seed in "${seeds[@]:0:${#seeds[@]}-1}"; do
     -n "${DDST_PYTEST_WORKERS:-2}" --dist loadfile "$@" \
     | tail -n 15 || failed+=("pytest seed $seed")
 done
-bazel_seed=${seeds[-1]}
-echo "== each test module in its own process, --randomly-seed=$bazel_seed"
+last_seed=${seeds[-1]}
+echo "== each test module in its own process, --randomly-seed=$last_seed"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 # pytest exits 5 when a module has no test left after `-m "not slow"` (all slow): not a failure.
@@ -28,10 +28,10 @@ ls tests/test_*.py | xargs -P "${DDST_PYTEST_WORKERS:-2}" -I{} sh -c '
     > "$log" 2>&1
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || { tail -n 20 "$log"; echo "FAILED: $2"; exit 1; }
-  ' _ "$bazel_seed" {} "$logs" || failed+=("per-module processes seed $bazel_seed")
-echo "== bazel test, --randomly-seed=$bazel_seed"
-bash tools/bazel_test.sh --test_arg=--randomly-seed="$bazel_seed" | tail -n 40 \
-  || failed+=("bazel seed $bazel_seed")
+  ' _ "$last_seed" {} "$logs" || failed+=("per-module processes seed $last_seed")
+echo "== bazel test, --randomly-seed=$last_seed"
+bash tools/bazel_test.sh --test_arg=--randomly-seed="$last_seed" | tail -n 40 \
+  || failed+=("bazel seed $last_seed")
 if (( ${#failed[@]} )); then
   echo "check_test_determinism: FAILED under: ${failed[*]}"
   exit 1
